@@ -1,0 +1,139 @@
+"""The ``anxin`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from anxin import __version__
+from anxin.config import CloudConfig, ConfigError, DashboardConfig, DemoConfig, EdgeConfig, load_config
+
+
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+    try:
+        asyncio.run(coroutine)
+    except KeyboardInterrupt:
+        pass
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from anxin.demo.stack import run_demo
+
+    overrides = {
+        key: value
+        for key, value in {
+            "homes": args.homes,
+            "api_port": args.api_port,
+            "dashboard_port": args.console_port,
+            "broker_port": args.broker_port,
+            "data_dir": args.data_dir,
+        }.items()
+        if value is not None
+    }
+    config = load_config(DemoConfig, args.config, **overrides)
+    _run(run_demo(config))
+
+
+def cmd_cloud(args: argparse.Namespace) -> None:
+    from anxin.cloud import service
+
+    config = load_config(CloudConfig, args.config)
+    if args.process == "ingest":
+        _run(service.run_ingest(config))
+    else:
+        _run(service.run_api(config))
+
+
+def cmd_admin_init_db(args: argparse.Namespace) -> None:
+    from anxin.cloud.stores import open_stores
+
+    config = load_config(CloudConfig, args.config)
+    stores = open_stores(config, create_schema=True)
+    if args.demo_data:
+        from anxin.demo.homes import LOGINS, demo_homes, seed_registry
+
+        seed_registry(stores.registry, demo_homes(args.demo_data))
+        print("demo logins: " + ", ".join(f"{login.username}/{login.password}" for login in LOGINS))
+    stores.close()
+    print(f"registry ready at {config.registry.url}")
+
+
+def cmd_dashboard(args: argparse.Namespace) -> None:
+    from anxin.dashboard.server import run
+
+    run(load_config(DashboardConfig, args.config))
+
+
+def cmd_edge(args: argparse.Namespace) -> None:
+    from anxin.edge.service import run_gateway
+
+    _run(run_gateway(load_config(EdgeConfig, args.config), simulate=args.simulate))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="anxin", description="Anxin (安心): watching over elderly people at home")
+    parser.add_argument("--version", action="version", version=f"anxin {__version__}")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run the whole platform with simulated homes")
+    demo.add_argument("--config", type=Path, help="demo TOML file (optional)")
+    demo.add_argument("--homes", type=int, help="number of simulated homes (default 3)")
+    demo.add_argument("--api-port", type=int)
+    demo.add_argument("--console-port", type=int)
+    demo.add_argument("--broker-port", type=int)
+    demo.add_argument("--data-dir", type=Path)
+    demo.set_defaults(func=cmd_demo)
+
+    cloud = commands.add_parser("cloud", help="cloud processes")
+    cloud.add_argument("process", choices=["ingest", "api"])
+    cloud.add_argument("--config", type=Path, help="cloud TOML file")
+    cloud.set_defaults(func=cmd_cloud)
+
+    admin = commands.add_parser("admin", help="administration")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
+    init_db = admin_commands.add_parser("init-db", help="create the registry and time-series tables")
+    init_db.add_argument("--config", type=Path)
+    init_db.add_argument("--demo-data", type=int, metavar="HOMES", help="also enrol this many demo homes")
+    init_db.set_defaults(func=cmd_admin_init_db)
+
+    dashboard = commands.add_parser("dashboard", help="the Dash console")
+    dashboard.add_argument("--config", type=Path)
+    dashboard.set_defaults(func=cmd_dashboard)
+
+    edge = commands.add_parser("edge", help="run an edge gateway")
+    edge.add_argument("--config", type=Path, required=True, help="gateway TOML file")
+    edge.add_argument(
+        "--simulate", action="store_true", help="use simulated devices on a virtual radio instead of BlueZ"
+    )
+    edge.set_defaults(func=cmd_edge)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("bumble", "werkzeug", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        handler: Callable[[argparse.Namespace], None] = args.func
+        handler(args)
+    except ConfigError as exc:
+        print(f"anxin: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"anxin: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

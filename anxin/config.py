@@ -1,0 +1,191 @@
+"""One TOML file per process, overridable by environment variables.
+
+``ANXIN_<SECTION>__<KEY>=value`` overrides ``[section] key`` (for example
+``ANXIN_MQTT__PORT=1884``). Unknown keys and wrong types are rejected with an
+error that names the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "ANXIN_"
+
+
+class ConfigError(ValueError):
+    """A configuration file or override that cannot be used; the message names the key."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MqttConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    username: str | None = None
+    password: str | None = None
+    tls_ca_file: Path | None = None
+    keepalive_s: int = Field(default=30, ge=5)
+    client_id: str | None = None
+
+
+class DatabaseConfig(Section):
+    url: str = "sqlite:///var/anxin/registry.sqlite"
+
+
+class TimeSeriesConfig(Section):
+    backend: Literal["sql", "influxdb"] = "sql"
+    url: str = "sqlite:///var/anxin/timeseries.sqlite"
+    database: str = "anxin"
+    username: str | None = None
+    password: str | None = None
+
+
+class ApiConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    session_ttl_s: int = Field(default=8 * 3600, ge=60)
+
+
+class IngestConfig(Section):
+    shared_group: str = "anxin-ingest"
+    topic_root: str = "anxin/v1"
+
+
+class GatewayConfig(Section):
+    site_id: str
+    gateway_id: str
+    topic_root: str = "anxin/v1"
+    queue_path: Path = Path("var/anxin/edge-queue.sqlite")
+    batch_size: int = Field(default=50, ge=1, le=500)
+    max_in_flight: int = Field(default=200, ge=1, le=65535)
+
+
+class ThresholdConfig(Section):
+    observation: str
+    kind: str
+    severity: Literal["low", "medium", "high", "critical"] = "high"
+    above: float | None = None
+    below: float | None = None
+    clear_margin: float = Field(default=5.0, ge=0)
+    sustain_s: float = Field(default=10.0, ge=0)
+
+
+def default_thresholds() -> tuple[ThresholdConfig, ...]:
+    return (
+        ThresholdConfig(observation="heart_rate", kind="heart_rate_high", above=120, sustain_s=10),
+        ThresholdConfig(observation="heart_rate", kind="heart_rate_low", below=40, sustain_s=10),
+        ThresholdConfig(observation="spo2", kind="spo2_low", below=90, clear_margin=2, sustain_s=15),
+    )
+
+
+class DeviceBindingConfig(Section):
+    device_id: str
+    address: str
+    kind: str
+
+
+class EdgeConfig(Section):
+    gateway: GatewayConfig
+    mqtt: MqttConfig = MqttConfig()
+    thresholds: tuple[ThresholdConfig, ...] = Field(default_factory=default_thresholds)
+    devices: tuple[DeviceBindingConfig, ...] = ()
+
+
+class CloudConfig(Section):
+    mqtt: MqttConfig = MqttConfig()
+    registry: DatabaseConfig = DatabaseConfig()
+    timeseries: TimeSeriesConfig = TimeSeriesConfig()
+    api: ApiConfig = ApiConfig()
+    ingest: IngestConfig = IngestConfig()
+
+
+class DashboardConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8050, ge=0, le=65535)
+    api_url: str = "http://127.0.0.1:8080/api/v1"
+    refresh_s: float = Field(default=2.0, gt=0)
+    language: Literal["zh", "en"] = "zh"
+
+
+class DemoConfig(Section):
+    data_dir: Path = Path("var/demo")
+    homes: int = Field(default=3, ge=1, le=20)
+    broker_port: int = Field(default=18830, ge=0, le=65535)
+    api_port: int = Field(default=8080, ge=0, le=65535)
+    dashboard_port: int = Field(default=8050, ge=0, le=65535)
+    scenario_start_s: float = Field(default=60.0, ge=0)
+
+
+Config = TypeVar("Config", bound=Section)
+
+
+def _env_overrides(environ: Mapping[str, str], sections: set[str]) -> dict[str, Any]:
+    """Overrides for this process's sections; other processes' variables are left alone."""
+    overrides: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        if path[0] not in sections:
+            continue
+        node = overrides
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return overrides
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration in {source}:"]
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        reason = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        lines.append(f"  key '{key}': {reason}")
+    return "\n".join(lines)
+
+
+def load_config(
+    model: type[Config],
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **defaults: Any,
+) -> Config:
+    """Build ``model`` from defaults, then the TOML file, then ``ANXIN_*`` variables."""
+    data: dict[str, Any] = dict(defaults)
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            with open(path, "rb") as handle:
+                data = _merge(data, tomllib.load(handle))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"configuration file not found: {path}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    overrides = _env_overrides(os.environ if environ is None else environ, set(model.model_fields))
+    if overrides:
+        source += " and ANXIN_* environment variables"
+        data = _merge(data, overrides)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None

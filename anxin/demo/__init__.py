@@ -1,0 +1,1 @@
+"""``anxin demo``: the whole platform on embedded defaults with simulated homes."""

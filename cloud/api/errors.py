@@ -1,0 +1,18 @@
+"""JSON error responses that say what was wrong."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def error(status: int, code: str, message: str) -> web.HTTPException:
+    cls = {
+        400: web.HTTPBadRequest,
+        401: web.HTTPUnauthorized,
+        403: web.HTTPForbidden,
+        404: web.HTTPNotFound,
+    }[status]
+    return cls(
+        text=web.json_response({"error": {"code": code, "message": message}}).text,
+        content_type="application/json",
+    )

@@ -1,0 +1,233 @@
+"""The registry: who is who, which device is bound to whom, users, alerts, dead letters."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from anxin.cloud.models import (
+    Alert,
+    AlertRepeat,
+    ApiSession,
+    Base,
+    Binding,
+    DeadLetter,
+    Device,
+    FamilyLink,
+    Gateway,
+    Person,
+    User,
+)
+from anxin.cloud.passwords import verify_password
+from anxin.protocol import AlertMessage, GatewayState
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The logged-in user a request acts for."""
+
+    username: str
+    display_name: str
+    role: str
+    community: str | None
+    person_ids: frozenset[str]  # linked recipients, for family members
+
+
+class Registry:
+    def __init__(self, engine: Engine, binding_cache_s: float = 10.0) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._binding_cache: dict[str, tuple[float, list[Binding]]] = {}
+        self._binding_cache_s = binding_cache_s
+        self._lock = threading.Lock()
+
+    def create_schema(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def add_all(self, rows: Iterable[Base]) -> None:
+        with self.session() as session, session.begin():
+            session.add_all(list(rows))
+
+    # --- people and devices -------------------------------------------------
+
+    def persons_visible_to(self, principal: Principal) -> list[Person]:
+        query = select(Person).order_by(Person.id)
+        if principal.role == "family":
+            query = query.where(Person.id.in_(principal.person_ids))
+        elif principal.role == "worker":
+            query = query.where(Person.community == principal.community)
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def can_see_person(self, principal: Principal, person_id: str) -> bool:
+        return any(p.id == person_id for p in self.persons_visible_to(principal))
+
+    def person_for_device(self, device_id: str, at_ms: int) -> str | None:
+        """The person the device was bound to at ``at_ms`` (bindings are cached briefly)."""
+        with self._lock:
+            cached = self._binding_cache.get(device_id)
+        if cached is None or time.monotonic() - cached[0] > self._binding_cache_s:
+            with self.session() as session:
+                bindings = list(session.scalars(select(Binding).where(Binding.device_id == device_id)))
+            cached = (time.monotonic(), bindings)
+            with self._lock:
+                self._binding_cache[device_id] = cached
+        for binding in cached[1]:
+            if binding.valid_from_ms <= at_ms and (
+                binding.valid_to_ms is None or at_ms < binding.valid_to_ms
+            ):
+                return binding.person_id
+        return None
+
+    def devices_of_person(self, person_id: str, at_ms: int | None = None) -> list[Device]:
+        at = now_ms() if at_ms is None else at_ms
+        query = (
+            select(Device)
+            .join(Binding, Binding.device_id == Device.id)
+            .where(Binding.person_id == person_id, Binding.valid_from_ms <= at)
+            .where(or_(Binding.valid_to_ms.is_(None), Binding.valid_to_ms > at))
+            .order_by(Device.id)
+        )
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def gateway(self, gateway_id: str) -> Gateway | None:
+        with self.session() as session:
+            return session.get(Gateway, gateway_id)
+
+    def record_gateway_state(self, state: GatewayState) -> None:
+        with self.session() as session, session.begin():
+            gateway = session.get(Gateway, state.gateway_id)
+            if gateway is None:
+                gateway = Gateway(id=state.gateway_id, site_id=state.site_id)
+                session.add(gateway)
+            gateway.online = state.online
+            gateway.last_seen_ms = state.ts_ms
+            for device_id, device_state in state.devices.items():
+                device = session.get(Device, device_id)
+                if device is not None and device.gateway_id == state.gateway_id:
+                    device.state = device_state
+
+    # --- alerts ---------------------------------------------------------------
+
+    def record_alert(self, message: AlertMessage, person_id: str | None) -> bool:
+        """Store an alert; False when (gateway, seq) was seen before. Repeats fold into the open one."""
+        received = now_ms()
+        with self.session() as session:
+            try:
+                with session.begin():
+                    if session.get(AlertRepeat, (message.gateway_id, message.seq)) is not None:
+                        return False
+                    open_alert = session.scalars(
+                        select(Alert).where(
+                            Alert.person_id == person_id if person_id else Alert.device_id == message.device_id,
+                            Alert.kind == message.kind,
+                            Alert.status.in_(("open", "acknowledged")),
+                        )
+                    ).first()
+                    if open_alert is None:
+                        open_alert = Alert(
+                            gateway_id=message.gateway_id,
+                            seq=message.seq,
+                            person_id=person_id,
+                            device_id=message.device_id,
+                            kind=message.kind,
+                            severity=message.severity,
+                            status="open",
+                            raised_at_ms=message.raised_at_ms,
+                            last_raised_at_ms=message.raised_at_ms,
+                            received_at_ms=received,
+                            occurrences=1,
+                            observation=message.observation,
+                            value=message.value,
+                            threshold=message.threshold,
+                            message=message.message,
+                        )
+                        session.add(open_alert)
+                    else:
+                        open_alert.occurrences += 1
+                        open_alert.last_raised_at_ms = max(open_alert.last_raised_at_ms, message.raised_at_ms)
+                        open_alert.value = message.value
+                    session.flush()
+                    session.add(AlertRepeat(gateway_id=message.gateway_id, seq=message.seq, alert_id=open_alert.id))
+            except IntegrityError:
+                return False  # another ingest worker stored the same (gateway, seq) first
+        return True
+
+    def alerts_visible_to(self, principal: Principal, statuses: Sequence[str] | None = None) -> list[Alert]:
+        visible = {p.id for p in self.persons_visible_to(principal)}
+        query = select(Alert).order_by(Alert.raised_at_ms.desc())
+        if statuses:
+            query = query.where(Alert.status.in_(list(statuses)))
+        with self.session() as session:
+            alerts = list(session.scalars(query))
+        if principal.role == "admin":
+            return alerts
+        return [alert for alert in alerts if alert.person_id in visible]
+
+    # --- dead letters -----------------------------------------------------------
+
+    def keep_dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
+        with self.session() as session, session.begin():
+            session.add(DeadLetter(topic=topic, payload=payload, reason=reason, received_at_ms=now_ms()))
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        with self.session() as session:
+            return list(session.scalars(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)))
+
+    # --- users and sessions --------------------------------------------------------
+
+    def authenticate(self, username: str, password: str) -> Principal | None:
+        with self.session() as session:
+            user = session.get(User, username)
+            if user is None or not verify_password(password, user.password_hash):
+                return None
+        return self.principal(username)
+
+    def principal(self, username: str) -> Principal | None:
+        with self.session() as session:
+            user = session.get(User, username)
+            if user is None:
+                return None
+            linked = session.scalars(select(FamilyLink.person_id).where(FamilyLink.username == username))
+            return Principal(user.username, user.display_name, user.role, user.community, frozenset(linked))
+
+    def open_session(self, username: str, ttl_s: int) -> tuple[str, int]:
+        token = secrets.token_urlsafe(32)
+        expires = now_ms() + ttl_s * 1000
+        with self.session() as session, session.begin():
+            session.add(ApiSession(token_hash=_token_hash(token), username=username, expires_at_ms=expires))
+        return token, expires
+
+    def principal_for_token(self, token: str) -> Principal | None:
+        with self.session() as session:
+            row = session.get(ApiSession, _token_hash(token))
+            if row is None or row.expires_at_ms <= now_ms():
+                return None
+            username = row.username
+        return self.principal(username)
+
+    def close_session(self, token: str) -> None:
+        with self.session() as session, session.begin():
+            row = session.get(ApiSession, _token_hash(token))
+            if row is not None:
+                session.delete(row)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

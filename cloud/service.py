@@ -1,0 +1,59 @@
+"""Long-running cloud processes: ``anxin cloud ingest`` and ``anxin cloud api``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from anxin.cloud.api import create_app
+from anxin.cloud.ingest import Ingest, IngestWorker
+from anxin.cloud.stores import Stores, open_stores
+from anxin.config import CloudConfig
+from anxin.runtime import wait_for_stop_signal
+
+log = logging.getLogger(__name__)
+
+
+def start_ingest(config: CloudConfig, stores: Stores) -> IngestWorker:
+    ingest = Ingest(stores.registry, stores.timeseries, config.ingest.topic_root)
+    worker = IngestWorker(ingest, config.mqtt, config.ingest)
+    worker.start()
+    return worker
+
+
+async def start_api(config: CloudConfig, stores: Stores, port: int | None = None) -> web.AppRunner:
+    app = create_app(stores.registry, stores.timeseries, config.api.session_ttl_s)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.api.host, config.api.port if port is None else port)
+    await site.start()
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    server = runner.addresses[0]
+    return int(server[1])
+
+
+async def run_ingest(config: CloudConfig) -> None:
+    stores = open_stores(config)
+    worker = start_ingest(config, stores)
+    log.info("ingest subscribed as %s on %s:%s", config.ingest.shared_group, config.mqtt.host, config.mqtt.port)
+    try:
+        await wait_for_stop_signal()
+    finally:
+        worker.stop()
+        stores.close()
+
+
+async def run_api(config: CloudConfig) -> None:
+    stores = open_stores(config)
+    runner = await start_api(config, stores)
+    print(f"Anxin API on http://{config.api.host}:{bound_port(runner)}/api/v1", flush=True)
+    try:
+        await wait_for_stop_signal()
+    finally:
+        await runner.cleanup()
+        stores.close()

@@ -1,0 +1,36 @@
+"""Opens the registry and the time-series store a cloud process was configured with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from anxin.cloud.db import make_engine
+from anxin.cloud.registry import Registry
+from anxin.cloud.timeseries import SqlTimeSeries, TimeSeriesStore
+from anxin.config import CloudConfig
+
+
+@dataclass
+class Stores:
+    registry: Registry
+    timeseries: TimeSeriesStore
+
+    def close(self) -> None:
+        self.timeseries.close()
+        self.registry.engine.dispose()
+
+
+def open_stores(config: CloudConfig, create_schema: bool = True) -> Stores:
+    registry = Registry(make_engine(config.registry.url))
+    if config.timeseries.backend == "influxdb":
+        from anxin.cloud.influx import InfluxTimeSeries
+
+        timeseries: TimeSeriesStore = InfluxTimeSeries(config.timeseries)
+    else:
+        sql = SqlTimeSeries(make_engine(config.timeseries.url))
+        if create_schema:
+            sql.create_schema()
+        timeseries = sql
+    if create_schema:
+        registry.create_schema()
+    return Stores(registry, timeseries)

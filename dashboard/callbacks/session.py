@@ -1,0 +1,95 @@
+"""Logging in and out, and showing the login form or the console accordingly."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from anxin.dashboard import ids
+from anxin.dashboard.api_client import ApiClient, ApiError, ApiUnavailable, NotAuthenticated
+from anxin.dashboard.callbacks.session_data import is_expired, token_of, user_of
+from anxin.dashboard.i18n import text
+from dash import Dash, Input, Output, State, no_update
+
+
+def register(app: Dash, api_url: str) -> None:
+    @app.callback(
+        Output(ids.SESSION_STORE, "data"),
+        Output(ids.LOGIN_MESSAGE, "data"),
+        Output(ids.LOGIN_PASSWORD, "value"),
+        Input(ids.LOGIN_SUBMIT, "n_clicks"),
+        Input(ids.LOGIN_USERNAME, "n_submit"),
+        Input(ids.LOGIN_PASSWORD, "n_submit"),
+        State(ids.LOGIN_USERNAME, "value"),
+        State(ids.LOGIN_PASSWORD, "value"),
+        prevent_initial_call=True,
+    )
+    def log_in(
+        _clicks: int,
+        _enter_name: int,
+        _enter_password: int,
+        username: str | None,
+        password: str | None,
+    ):
+        if not username or not password:
+            return no_update, {"key": "login.missing_fields"}, no_update
+        try:
+            session = ApiClient(api_url).login(username.strip(), password)
+        except NotAuthenticated:
+            return no_update, {"key": "login.bad_credentials"}, ""
+        except ApiUnavailable:
+            return no_update, {"key": "error.api_unavailable"}, no_update
+        except ApiError as exc:
+            return no_update, {"key": "login.failed", "reason": str(exc)}, no_update
+        return session.to_store(), None, ""
+
+    @app.callback(
+        Output(ids.SESSION_STORE, "data", allow_duplicate=True),
+        Output(ids.SELECTED_PERSON, "data", allow_duplicate=True),
+        Input(ids.LOGOUT, "n_clicks"),
+        State(ids.SESSION_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def log_out(clicks: int, session: dict[str, Any] | None):
+        if not clicks:
+            return no_update, no_update
+        token = token_of(session)
+        if token:
+            # The server may already have forgotten the session; the browser forgets it anyway.
+            with contextlib.suppress(ApiError):
+                ApiClient(api_url, token).logout()
+        return None, None
+
+    @app.callback(
+        Output(ids.LOGIN_ERROR, "children"),
+        Input(ids.LOGIN_MESSAGE, "data"),
+        Input(ids.SESSION_STORE, "data"),
+        Input(ids.LANG_SWITCH, "value"),
+    )
+    def show_login_message(
+        message: dict[str, Any] | None, session: dict[str, Any] | None, language: str
+    ) -> str:
+        if message:
+            fields = {k: v for k, v in message.items() if k != "key"}
+            return text(message["key"], language, **fields)
+        return text("login.session_expired", language) if is_expired(session) else ""
+
+    @app.callback(
+        Output(ids.APP_TITLE, "children"),
+        Output(ids.USER_NAME, "children"),
+        Output(ids.LOGOUT, "hidden"),
+        Output(ids.LOGIN_PAGE, "hidden"),
+        Output(ids.CONSOLE_PAGE, "hidden"),
+        Output(ids.REFRESH, "disabled"),
+        Input(ids.SESSION_STORE, "data"),
+        Input(ids.LANG_SWITCH, "value"),
+    )
+    def show_page(session: dict[str, Any] | None, language: str):
+        user = user_of(session)
+        if user is None:
+            return text("title.worker", language), "", True, False, True, True
+        title = text("title.family" if user.get("role") == "family" else "title.worker", language)
+        signed_in = text(
+            "header.signed_in_as", language, name=user.get("display_name") or user.get("username")
+        )
+        return title, signed_in, False, True, False, False

@@ -1,0 +1,1 @@
+"""Pure functions from API data (and a language) to Dash components and figures."""

@@ -1,0 +1,81 @@
+"""The open-alerts panel: one card per alert, severity shown by colour *and* by words."""
+
+from __future__ import annotations
+
+from anxin.dashboard import i18n
+from anxin.dashboard.api_client import Alert
+from anxin.dashboard.formatting import local_clock, measurement
+from dash import html
+
+from anxin.protocol import UNITS
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def most_urgent_first(alerts: list[Alert]) -> list[Alert]:
+    """Critical before high before …; within a severity the newest first (the API's order)."""
+    return sorted(alerts, key=lambda alert: SEVERITY_ORDER.get(alert.severity, len(SEVERITY_ORDER)))
+
+
+def alert_card(alert: Alert, language: str) -> html.Div:
+    unit = UNITS.get(alert.observation, "")
+    who = alert.person_name or i18n.text("alerts.unknown_person", language, device=alert.device_id)
+    return html.Div(
+        className=f"alert-card severity-{alert.severity}",
+        **{"data-alert-id": str(alert.id), "data-person-id": alert.person_id or ""},
+        children=[
+            html.Div(
+                className="alert-top",
+                children=[
+                    html.Span(
+                        [
+                            "⚠ ",
+                            i18n.text(
+                                "alerts.severity",
+                                language,
+                                severity=i18n.severity(alert.severity, language),
+                            ),
+                        ],
+                        className="severity-badge",
+                    ),
+                    html.Span(i18n.alert_kind(alert.kind, language), className="alert-kind"),
+                    html.Span(who, className="alert-person"),
+                ],
+            ),
+            html.Div(
+                className="alert-details",
+                children=[
+                    html.Span(
+                        i18n.text(
+                            "alerts.value",
+                            language,
+                            value=measurement(alert.value, unit, language),
+                            threshold=measurement(alert.threshold, unit, language),
+                        ),
+                        className="alert-value",
+                    ),
+                    html.Span(
+                        i18n.text("alerts.raised_at", language, time=local_clock(alert.raised_at)),
+                        className="alert-time",
+                    ),
+                    html.Span(i18n.text("alerts.occurrences", language, count=alert.occurrences)),
+                    html.Span(
+                        i18n.text(
+                            "alerts.status",
+                            language,
+                            status=i18n.alert_status(alert.status, language),
+                        )
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+def alerts_panel(alerts: list[Alert], language: str) -> list[html.Div | html.P]:
+    if not alerts:
+        return [html.P(i18n.text("alerts.none", language), className="alerts-none")]
+    return [
+        html.P(i18n.text("alerts.count", language, count=len(alerts)), className="alerts-count"),
+        *(alert_card(alert, language) for alert in most_urgent_first(alerts)),
+    ]

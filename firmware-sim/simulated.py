@@ -1,0 +1,397 @@
+"""Simulated devices: real bumble GATT servers and advertisers on a virtual link.
+
+Each device owns its own bumble Controller + Host + Device on the home's
+``LocalLink``, with a fixed random static address, so the gateway talks to it
+through the full HCI/L2CAP/ATT stack exactly as it would to hardware.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import ClassVar
+
+from anxin.devices.advertising import connectable_ad, service_data_ad
+from anxin.devices.bthome import BTHOME_UUID, encode_motion
+from anxin.devices.catalogue import (
+    BATTERY_SERVICE,
+    HEART_RATE_SERVICE,
+    PULSE_OXIMETER_SERVICE,
+)
+from anxin.devices.gatt import (
+    BATTERY_LEVEL,
+    HEART_RATE_MEASUREMENT,
+    PLX_CONTINUOUS_MEASUREMENT,
+    HeartRateMeasurement,
+    PlxContinuousMeasurement,
+    PlxMeasurementStatus,
+    SensorContact,
+    encode_battery_level,
+    encode_heart_rate_measurement,
+    encode_plx_continuous_measurement,
+    rr_seconds_to_1024,
+)
+from bumble.controller import Controller
+from bumble.core import UUID
+from bumble.device import (
+    AdvertisingEventProperties,
+    AdvertisingParameters,
+    AdvertisingSet,
+    Connection,
+    Device,
+)
+from bumble.gatt import Characteristic, Service
+from bumble.hci import Address
+from bumble.host import Host
+from bumble.link import LocalLink
+from bumble.transport.common import AsyncPipeSink
+
+from .activity import ActivityModel
+from .clock import Clock, ScaledClock
+from .physiology import SimulatedPerson
+
+logger = logging.getLogger(__name__)
+
+BODY_SENSOR_LOCATION = 0x2A38
+PLX_FEATURES = 0x2A60
+MAX_RR_PER_NOTIFICATION = 9  # 1 flag + 1 HR + 9*2 RR = 20 bytes, fits the default ATT MTU
+
+
+def _uuid(value: int) -> UUID:
+    return UUID.from_16_bits(value)
+
+
+class SimulatedDevice:
+    """Lifecycle shared by all simulated devices: ``start()``, ``stop()``, range."""
+
+    kind: ClassVar[str]
+
+    def __init__(
+        self,
+        link: LocalLink,
+        address: str,
+        *,
+        device_id: str,
+        name: str,
+        clock: Clock | None = None,
+        interval_s: float = 1.0,
+        battery_pct: int = 90,
+    ) -> None:
+        self.link = link
+        self.address = address.upper()
+        self.device_id = device_id
+        self.name = name
+        self.clock: Clock = clock or ScaledClock()
+        self.interval_s = interval_s
+        self.battery_pct = battery_pct
+        self.sent = 0  # notifications or advertisement updates produced
+        self.in_range = True
+        self.controller: Controller | None = None
+        self.device: Device | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._side_tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.device is not None:
+            return
+        self.controller = Controller(self.device_id, link=self.link)
+        self.device = Device(
+            name=self.name,
+            address=Address(self.address),
+            host=Host(self.controller, AsyncPipeSink(self.controller)),
+        )
+        self._setup_gatt(self.device)
+        await self.device.power_on()
+        await self._start_radio()
+        self._task = asyncio.create_task(self._run(), name=f"sim:{self.device_id}")
+
+    async def stop(self) -> None:
+        if self.device is None:
+            return
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._quiet_radio()
+        for task in list(self._side_tasks):
+            task.cancel()
+        await asyncio.gather(*self._side_tasks, return_exceptions=True)
+        await self.device.power_off()
+        if self.controller is not None and self.controller in self.link.controllers:
+            self.link.remove_controller(self.controller)
+        self.device = None
+        self.controller = None
+
+    async def set_in_range(self, in_range: bool) -> None:
+        """Out of range: drop connections and go silent. Back in range: advertise again."""
+        if in_range == self.in_range:
+            return
+        self.in_range = in_range
+        if self.device is None:
+            return
+        if in_range:
+            await self._start_radio()
+        else:
+            await self._quiet_radio()
+
+    @property
+    def is_connected(self) -> bool:
+        return bool(self.device and self.device.connections)
+
+    # -- hooks -----------------------------------------------------------------------
+
+    def _setup_gatt(self, device: Device) -> None:
+        pass
+
+    async def _start_radio(self) -> None:
+        raise NotImplementedError
+
+    async def _quiet_radio(self) -> None:
+        raise NotImplementedError
+
+    async def _tick(self, t_s: float) -> None:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        while True:
+            await self.clock.sleep(self.interval_s)
+            if not self.in_range:
+                continue
+            try:
+                await self._tick(self.clock.now())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A dropped link mid-notification is normal radio life; keep ticking.
+                logger.debug("%s: tick failed", self.device_id, exc_info=True)
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+
+class _GattPeripheral(SimulatedDevice):
+    """A connectable peripheral: advertises until connected, again after a disconnect."""
+
+    service_uuids: ClassVar[tuple[int, ...]] = ()
+    advertising_interval_ms: float = 100.0
+
+    async def _start_radio(self) -> None:
+        assert self.device is not None
+        self.device.on(Device.EVENT_CONNECTION, self._on_connection)
+        await self._advertise()
+
+    async def _advertise(self) -> None:
+        assert self.device is not None
+        if not self.in_range or self.device.connections:
+            return
+        # auto_restart is not used: bumble would restart even after we went out of range.
+        await self.device.start_advertising(
+            advertising_data=connectable_ad(self.name, self.service_uuids),
+            advertising_interval_min=self.advertising_interval_ms,
+            advertising_interval_max=self.advertising_interval_ms,
+        )
+
+    def _on_connection(self, connection: Connection) -> None:
+        connection.on(Connection.EVENT_DISCONNECTION, lambda _reason: self._on_disconnection())
+
+    def _on_disconnection(self) -> None:
+        if self.device is not None and self.in_range:
+            self._spawn(self._advertise())
+
+    async def _quiet_radio(self) -> None:
+        assert self.device is not None
+        self.device.remove_listener(Device.EVENT_CONNECTION, self._on_connection)
+        await self.device.stop_advertising()
+        for connection in list(self.device.connections.values()):
+            with contextlib.suppress(Exception):
+                await connection.disconnect()
+
+
+class HeartRateStrap(_GattPeripheral):
+    """Heart Rate service (0x180D) notifying 0x2A37 about once per simulated second with
+    a uint8 heart rate and the RR intervals of the beats since the last notification."""
+
+    kind = "heart_rate_strap"
+    service_uuids = (HEART_RATE_SERVICE,)
+
+    def __init__(self, link: LocalLink, address: str, person: SimulatedPerson, **kw) -> None:
+        kw.setdefault("name", "Anxin HR Strap")
+        super().__init__(link, address, **kw)
+        self.person = person
+        self._last_t: float | None = None
+        self.last_measurement: HeartRateMeasurement | None = None
+
+    def _setup_gatt(self, device: Device) -> None:
+        self.hr_char = Characteristic(
+            _uuid(HEART_RATE_MEASUREMENT),
+            Characteristic.Properties.NOTIFY,
+            Characteristic.READABLE,
+            bytes([0, 0]),
+        )
+        location = Characteristic(
+            _uuid(BODY_SENSOR_LOCATION),
+            Characteristic.Properties.READ,
+            Characteristic.READABLE,
+            bytes([1]),  # chest
+        )
+        self.battery_char = Characteristic(
+            _uuid(BATTERY_LEVEL),
+            Characteristic.Properties.READ | Characteristic.Properties.NOTIFY,
+            Characteristic.READABLE,
+            encode_battery_level(self.battery_pct),
+        )
+        device.add_services(
+            [
+                Service(_uuid(HEART_RATE_SERVICE), [self.hr_char, location]),
+                Service(_uuid(BATTERY_SERVICE), [self.battery_char]),
+            ]
+        )
+
+    def measure(self, t_s: float) -> HeartRateMeasurement:
+        since = t_s - self.interval_s if self._last_t is None else self._last_t
+        sample = self.person.sample(since, t_s)
+        self._last_t = t_s
+        rr = tuple(rr_seconds_to_1024(s) for s in sample.rr_intervals_s[-MAX_RR_PER_NOTIFICATION:])
+        return HeartRateMeasurement(
+            heart_rate=min(255, round(sample.heart_rate_bpm)),
+            sensor_contact=SensorContact.DETECTED,
+            rr_intervals_1024=rr,
+        )
+
+    async def _tick(self, t_s: float) -> None:
+        assert self.device is not None
+        measurement = self.measure(t_s)
+        self.last_measurement = measurement
+        if self.device.connections:
+            await self.device.notify_subscribers(
+                self.hr_char, encode_heart_rate_measurement(measurement)
+            )
+            self.sent += 1
+
+
+class PulseOximeter(_GattPeripheral):
+    """Pulse Oximeter service (0x1822) notifying 0x2A5F about once per simulated second."""
+
+    kind = "pulse_oximeter"
+    service_uuids = (PULSE_OXIMETER_SERVICE,)
+
+    def __init__(self, link: LocalLink, address: str, person: SimulatedPerson, **kw) -> None:
+        kw.setdefault("name", "Anxin Oximeter")
+        super().__init__(link, address, **kw)
+        self.person = person
+        self.last_measurement: PlxContinuousMeasurement | None = None
+
+    def _setup_gatt(self, device: Device) -> None:
+        self.plx_char = Characteristic(
+            _uuid(PLX_CONTINUOUS_MEASUREMENT),
+            Characteristic.Properties.NOTIFY,
+            Characteristic.READABLE,
+            bytes(5),
+        )
+        features = Characteristic(
+            _uuid(PLX_FEATURES),
+            Characteristic.Properties.READ,
+            Characteristic.READABLE,
+            (0x0001).to_bytes(2, "little"),  # measurement status supported
+        )
+        self.battery_char = Characteristic(
+            _uuid(BATTERY_LEVEL),
+            Characteristic.Properties.READ,
+            Characteristic.READABLE,
+            encode_battery_level(self.battery_pct),
+        )
+        device.add_services(
+            [
+                Service(_uuid(PULSE_OXIMETER_SERVICE), [self.plx_char, features]),
+                Service(_uuid(BATTERY_SERVICE), [self.battery_char]),
+            ]
+        )
+
+    def measure(self, t_s: float) -> PlxContinuousMeasurement:
+        sample = self.person.sample(t_s, t_s)
+        return PlxContinuousMeasurement(
+            spo2=float(round(sample.spo2_pct)),
+            pulse_rate=float(round(sample.heart_rate_bpm)),
+            measurement_status=PlxMeasurementStatus.VALIDATED_DATA,
+        )
+
+    async def _tick(self, t_s: float) -> None:
+        assert self.device is not None
+        measurement = self.measure(t_s)
+        self.last_measurement = measurement
+        if self.device.connections:
+            await self.device.notify_subscribers(
+                self.plx_char, encode_plx_continuous_measurement(measurement)
+            )
+            self.sent += 1
+
+
+class BTHomeMotionSensor(SimulatedDevice):
+    """Non-connectable BTHome v2 advertiser (0xFCD2): packet id, battery, motion.
+
+    Uses an extended advertising set with legacy PDUs: bumble's virtual controller
+    only emits legacy-command advertising for the connectable ADV_IND type.
+    """
+
+    kind = "bthome_motion"
+
+    def __init__(
+        self,
+        link: LocalLink,
+        address: str,
+        activity: ActivityModel | None = None,
+        **kw,
+    ) -> None:
+        kw.setdefault("name", "Anxin Motion")
+        kw.setdefault("interval_s", 5.0)
+        super().__init__(link, address, **kw)
+        self.activity = activity or ActivityModel()
+        self.packet_id = 0
+        self.motion = False
+        self._adv_set: AdvertisingSet | None = None
+
+    def service_data(self) -> bytes:
+        return encode_motion(self.packet_id, self.battery_pct, self.motion)
+
+    def _advertising_data(self) -> bytes:
+        return service_data_ad(BTHOME_UUID, self.service_data())
+
+    def _advertising_interval_ms(self) -> float:
+        speed = getattr(self.clock, "speed", 1.0)
+        # Re-broadcast a few times per update, in wall time, within BLE's 20 ms..10.24 s.
+        return min(10_240.0, max(20.0, self.interval_s * 1000.0 / speed / 4))
+
+    async def _start_radio(self) -> None:
+        assert self.device is not None
+        interval = self._advertising_interval_ms()
+        self._adv_set = await self.device.create_advertising_set(
+            advertising_parameters=AdvertisingParameters(
+                advertising_event_properties=AdvertisingEventProperties(
+                    is_connectable=False, is_scannable=False, is_legacy=True
+                ),
+                primary_advertising_interval_min=interval,
+                primary_advertising_interval_max=interval,
+            ),
+            random_address=self.device.random_address,
+            advertising_data=self._advertising_data(),
+        )
+
+    async def _quiet_radio(self) -> None:
+        if self._adv_set is not None:
+            adv_set, self._adv_set = self._adv_set, None
+            with contextlib.suppress(Exception):
+                await adv_set.stop()
+                await adv_set.remove()
+
+    async def _tick(self, t_s: float) -> None:
+        self.motion = self.activity.step(t_s)
+        self.packet_id = (self.packet_id + 1) & 0xFF
+        if self._adv_set is not None:
+            await self._adv_set.set_advertising_data(self._advertising_data())
+            self.sent += 1

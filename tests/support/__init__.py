@@ -1,0 +1,1 @@
+"""Helpers for tests: seeded stores, and real servers started for one test."""

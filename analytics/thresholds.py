@@ -40,7 +40,9 @@ class ThresholdDetector:
 
     def __post_init__(self) -> None:
         if (self.rule.above is None) == (self.rule.below is None):
-            raise ValueError(f"threshold '{self.rule.kind}' needs exactly one of 'above' or 'below'")
+            raise ValueError(
+                f"threshold '{self.rule.kind}' needs exactly one of 'above' or 'below'"
+            )
 
     def _beyond(self, value: float, margin: float) -> bool:
         if self.rule.above is not None:
@@ -57,7 +59,9 @@ class ThresholdDetector:
             sustained = ts_ms - state.breaching_since_ms >= self.rule.sustain_s * 1000
             if sustained and not state.raised:
                 state.raised = True
-                return ThresholdCrossed(self.rule, device_id, value, ts_ms, state.breaching_since_ms)
+                return ThresholdCrossed(
+                    self.rule, device_id, value, ts_ms, state.breaching_since_ms
+                )
             return None
         state.breaching_since_ms = None
         if state.raised and not self._beyond(value, self.rule.clear_margin):

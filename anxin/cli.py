@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Callable, Coroutine
@@ -11,14 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from anxin import __version__
-from anxin.config import CloudConfig, ConfigError, DashboardConfig, DemoConfig, EdgeConfig, load_config
+from anxin.config import (
+    CloudConfig,
+    ConfigError,
+    DashboardConfig,
+    DemoConfig,
+    EdgeConfig,
+    load_config,
+)
 
 
 def _run(coroutine: Coroutine[Any, Any, None]) -> None:
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(coroutine)
-    except KeyboardInterrupt:
-        pass
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -54,7 +60,9 @@ def cmd_admin_init_db(args: argparse.Namespace) -> None:
 
     config = load_config(CloudConfig, args.config)
     stores = open_stores(config, create_schema=True)
-    if args.demo_data:
+    if args.demo_data and stores.registry.has_people():
+        print("the registry already holds people; demo data not added")
+    elif args.demo_data:
         from anxin.demo.homes import LOGINS, demo_homes, seed_registry
 
         seed_registry(stores.registry, demo_homes(args.demo_data))
@@ -76,9 +84,13 @@ def cmd_edge(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="anxin", description="Anxin (安心): watching over elderly people at home")
+    parser = argparse.ArgumentParser(
+        prog="anxin", description="Anxin (安心): watching over elderly people at home"
+    )
     parser.add_argument("--version", action="version", version=f"anxin {__version__}")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    parser.add_argument(
+        "--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="run the whole platform with simulated homes")
@@ -97,9 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin = commands.add_parser("admin", help="administration")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
-    init_db = admin_commands.add_parser("init-db", help="create the registry and time-series tables")
+    init_db = admin_commands.add_parser(
+        "init-db", help="create the registry and time-series tables"
+    )
     init_db.add_argument("--config", type=Path)
-    init_db.add_argument("--demo-data", type=int, metavar="HOMES", help="also enrol this many demo homes")
+    init_db.add_argument(
+        "--demo-data", type=int, metavar="HOMES", help="also enrol this many demo homes"
+    )
     init_db.set_defaults(func=cmd_admin_init_db)
 
     dashboard = commands.add_parser("dashboard", help="the Dash console")
@@ -109,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     edge = commands.add_parser("edge", help="run an edge gateway")
     edge.add_argument("--config", type=Path, required=True, help="gateway TOML file")
     edge.add_argument(
-        "--simulate", action="store_true", help="use simulated devices on a virtual radio instead of BlueZ"
+        "--simulate",
+        action="store_true",
+        help="use simulated devices on a virtual radio instead of BlueZ",
     )
     edge.set_defaults(func=cmd_edge)
     return parser

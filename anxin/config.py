@@ -83,7 +83,9 @@ def default_thresholds() -> tuple[ThresholdConfig, ...]:
     return (
         ThresholdConfig(observation="heart_rate", kind="heart_rate_high", above=120, sustain_s=10),
         ThresholdConfig(observation="heart_rate", kind="heart_rate_low", below=40, sustain_s=10),
-        ThresholdConfig(observation="spo2", kind="spo2_low", below=90, clear_margin=2, sustain_s=15),
+        ThresholdConfig(
+            observation="spo2", kind="spo2_low", below=90, clear_margin=2, sustain_s=15
+        ),
     )
 
 

@@ -61,7 +61,9 @@ def connect_client(
         if on_connect is not None:
             on_connect(cl)
 
-    def _disconnected(cl: mqtt.Client, _u: object, _f: object, reason: Any, _p: object = None) -> None:
+    def _disconnected(
+        cl: mqtt.Client, _u: object, _f: object, reason: Any, _p: object = None
+    ) -> None:
         log.info("MQTT disconnected from %s:%s: %s", config.host, config.port, reason)
         if on_disconnect is not None:
             on_disconnect(cl)

@@ -114,7 +114,9 @@ def _reason(exc: Exception) -> str:
 class IngestWorker:
     """One ingest process's MQTT session. Messages are acknowledged only after they are stored."""
 
-    def __init__(self, ingest: Ingest, mqtt_config: MqttConfig, ingest_config: IngestConfig) -> None:
+    def __init__(
+        self, ingest: Ingest, mqtt_config: MqttConfig, ingest_config: IngestConfig
+    ) -> None:
         self.ingest = ingest
         self.mqtt_config = mqtt_config
         self.ingest_config = ingest_config
@@ -126,7 +128,10 @@ class IngestWorker:
         root, group = self.ingest_config.topic_root, self.ingest_config.shared_group
         # One share group per channel: the embedded broker (rumqttd) honours only the first
         # filter of a group, and each message matches exactly one of these filters anyway.
-        return [f"$share/{group}-{channel}/{root}/+/+/{channel}" for channel in ("observations", "alerts", "state")]
+        return [
+            f"$share/{group}-{channel}/{root}/+/+/{channel}"
+            for channel in ("observations", "alerts", "state")
+        ]
 
     def start(self) -> None:
         client = connect_client(
@@ -149,7 +154,9 @@ class IngestWorker:
         for subscription in self.subscriptions:
             client.subscribe(subscription, qos=1)
 
-    def _on_message(self, client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+    def _on_message(
+        self, client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage
+    ) -> None:
         try:
             self.ingest.handle(message.topic, message.payload)
         except Exception:

@@ -65,6 +65,10 @@ class Registry:
 
     # --- people and devices -------------------------------------------------
 
+    def has_people(self) -> bool:
+        with self.session() as session:
+            return session.scalars(select(Person.id).limit(1)).first() is not None
+
     def persons_visible_to(self, principal: Principal) -> list[Person]:
         query = select(Person).order_by(Person.id)
         if principal.role == "family":
@@ -83,7 +87,9 @@ class Registry:
             cached = self._binding_cache.get(device_id)
         if cached is None or time.monotonic() - cached[0] > self._binding_cache_s:
             with self.session() as session:
-                bindings = list(session.scalars(select(Binding).where(Binding.device_id == device_id)))
+                bindings = list(
+                    session.scalars(select(Binding).where(Binding.device_id == device_id))
+                )
             cached = (time.monotonic(), bindings)
             with self._lock:
                 self._binding_cache[device_id] = cached
@@ -135,7 +141,9 @@ class Registry:
                         return False
                     open_alert = session.scalars(
                         select(Alert).where(
-                            Alert.person_id == person_id if person_id else Alert.device_id == message.device_id,
+                            Alert.person_id == person_id
+                            if person_id
+                            else Alert.device_id == message.device_id,
                             Alert.kind == message.kind,
                             Alert.status.in_(("open", "acknowledged")),
                         )
@@ -161,15 +169,23 @@ class Registry:
                         session.add(open_alert)
                     else:
                         open_alert.occurrences += 1
-                        open_alert.last_raised_at_ms = max(open_alert.last_raised_at_ms, message.raised_at_ms)
+                        open_alert.last_raised_at_ms = max(
+                            open_alert.last_raised_at_ms, message.raised_at_ms
+                        )
                         open_alert.value = message.value
                     session.flush()
-                    session.add(AlertRepeat(gateway_id=message.gateway_id, seq=message.seq, alert_id=open_alert.id))
+                    session.add(
+                        AlertRepeat(
+                            gateway_id=message.gateway_id, seq=message.seq, alert_id=open_alert.id
+                        )
+                    )
             except IntegrityError:
                 return False  # another ingest worker stored the same (gateway, seq) first
         return True
 
-    def alerts_visible_to(self, principal: Principal, statuses: Sequence[str] | None = None) -> list[Alert]:
+    def alerts_visible_to(
+        self, principal: Principal, statuses: Sequence[str] | None = None
+    ) -> list[Alert]:
         visible = {p.id for p in self.persons_visible_to(principal)}
         query = select(Alert).order_by(Alert.raised_at_ms.desc())
         if statuses:
@@ -184,11 +200,15 @@ class Registry:
 
     def keep_dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
         with self.session() as session, session.begin():
-            session.add(DeadLetter(topic=topic, payload=payload, reason=reason, received_at_ms=now_ms()))
+            session.add(
+                DeadLetter(topic=topic, payload=payload, reason=reason, received_at_ms=now_ms())
+            )
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         with self.session() as session:
-            return list(session.scalars(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)))
+            return list(
+                session.scalars(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit))
+            )
 
     # --- users and sessions --------------------------------------------------------
 
@@ -204,14 +224,20 @@ class Registry:
             user = session.get(User, username)
             if user is None:
                 return None
-            linked = session.scalars(select(FamilyLink.person_id).where(FamilyLink.username == username))
-            return Principal(user.username, user.display_name, user.role, user.community, frozenset(linked))
+            linked = session.scalars(
+                select(FamilyLink.person_id).where(FamilyLink.username == username)
+            )
+            return Principal(
+                user.username, user.display_name, user.role, user.community, frozenset(linked)
+            )
 
     def open_session(self, username: str, ttl_s: int) -> tuple[str, int]:
         token = secrets.token_urlsafe(32)
         expires = now_ms() + ttl_s * 1000
         with self.session() as session, session.begin():
-            session.add(ApiSession(token_hash=_token_hash(token), username=username, expires_at_ms=expires))
+            session.add(
+                ApiSession(token_hash=_token_hash(token), username=username, expires_at_ms=expires)
+            )
         return token, expires
 
     def principal_for_token(self, token: str) -> Principal | None:

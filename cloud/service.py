@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiohttp import web
@@ -40,7 +39,12 @@ def bound_port(runner: web.AppRunner) -> int:
 async def run_ingest(config: CloudConfig) -> None:
     stores = open_stores(config)
     worker = start_ingest(config, stores)
-    log.info("ingest subscribed as %s on %s:%s", config.ingest.shared_group, config.mqtt.host, config.mqtt.port)
+    log.info(
+        "ingest subscribed as %s on %s:%s",
+        config.ingest.shared_group,
+        config.mqtt.host,
+        config.mqtt.port,
+    )
     try:
         await wait_for_stop_signal()
     finally:

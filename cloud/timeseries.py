@@ -40,7 +40,12 @@ class TimeSeriesStore(Protocol):
         ...
 
     def query(
-        self, person_id: str, type: str, since_ms: int, until_ms: int | None = None, limit: int = 10_000
+        self,
+        person_id: str,
+        type: str,
+        since_ms: int,
+        until_ms: int | None = None,
+        limit: int = 10_000,
     ) -> list[StoredObservation]: ...
 
     def count(self) -> int: ...
@@ -81,16 +86,21 @@ class SqlTimeSeries:
     def write(self, rows: Sequence[StoredObservation]) -> int:
         if not rows:
             return 0
-        statement = self._insert.on_conflict_do_nothing(index_elements=["gateway_id", "seq"]).returning(
-            observations.c.seq
-        )
+        statement = self._insert.on_conflict_do_nothing(
+            index_elements=["gateway_id", "seq"]
+        ).returning(observations.c.seq)
         # RETURNING lists only the rows actually inserted; rowcount is unreliable for batches.
         with self.engine.begin() as connection:
             result = connection.execute(statement, [row.__dict__ for row in rows])
             return len(result.all())
 
     def query(
-        self, person_id: str, type: str, since_ms: int, until_ms: int | None = None, limit: int = 10_000
+        self,
+        person_id: str,
+        type: str,
+        since_ms: int,
+        until_ms: int | None = None,
+        limit: int = 10_000,
     ) -> list[StoredObservation]:
         statement = (
             select(observations)
@@ -111,7 +121,9 @@ class SqlTimeSeries:
 
     def count(self) -> int:
         with self.engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(observations)).scalar_one())
+            return int(
+                connection.execute(select(func.count()).select_from(observations)).scalar_one()
+            )
 
     def close(self) -> None:
         self.engine.dispose()

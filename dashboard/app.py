@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import dash
+
+from anxin.config import DashboardConfig
 from anxin.dashboard.callbacks import register_all
 from anxin.dashboard.i18n import text
 from anxin.dashboard.layout import page_layout
-
-from anxin.config import DashboardConfig
 
 ASSETS = Path(__file__).parent / "assets"
 

@@ -3,9 +3,10 @@ login and console are shown or hidden rather than created, so ids stay stable.""
 
 from __future__ import annotations
 
+from dash import dcc, html
+
 from anxin.dashboard import ids
 from anxin.dashboard.i18n import Language
-from dash import dcc, html
 
 # The language names are written in their own language, so the switch never needs translating.
 LANGUAGE_OPTIONS = [{"label": "中文", "value": "zh"}, {"label": "English", "value": "en"}]

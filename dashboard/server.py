@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 
-from anxin.dashboard.app import create_dashboard
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from anxin.config import DashboardConfig
+from anxin.dashboard.app import create_dashboard
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,13 @@ def run(config: DashboardConfig) -> None:
     server = _make_server(config)
     url = f"http://{config.host}:{server.server_port}"
     print(f"Anxin console: {url}  (API {config.api_url}); Ctrl+C stops")
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Explicitly, because a process started in the background inherits an ignored SIGINT.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

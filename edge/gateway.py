@@ -23,7 +23,9 @@ AlertListener = Callable[[AlertMessage], None]
 
 
 class Gateway:
-    def __init__(self, config: EdgeConfig, radio: Radio, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, config: EdgeConfig, radio: Radio, clock: Callable[[], float] = time.time
+    ) -> None:
         self.config = config
         self.radio = radio
         self.clock = clock
@@ -81,7 +83,9 @@ class Gateway:
                 self.counters["repeated_advertisements"] += 1
                 return
             self._last_packet_id[advertisement.device_id] = packet_id
-        self.record(advertisement.device_id, readings_from(decoded.as_dict()), advertisement.received_at_ms)
+        self.record(
+            advertisement.device_id, readings_from(decoded.as_dict()), advertisement.received_at_ms
+        )
 
     def _reject(self, device_id: str, exc: FrameError) -> None:
         self.counters["rejected_frames"] += 1
@@ -95,8 +99,14 @@ class Gateway:
 
         def bodies(seqs: list[int]) -> list[str]:
             return [
-                Observation(seq=seq, device_id=device_id, type=kind, value=value, unit=UNITS[kind], ts_ms=ts_ms)
-                .model_dump_json(exclude_none=True)
+                Observation(
+                    seq=seq,
+                    device_id=device_id,
+                    type=kind,
+                    value=value,
+                    unit=UNITS[kind],
+                    ts_ms=ts_ms,
+                ).model_dump_json(exclude_none=True)
                 for seq, (kind, value) in zip(seqs, readings, strict=True)
             ]
 
@@ -147,7 +157,13 @@ class Gateway:
     @staticmethod
     def _log_alert(alert: AlertMessage) -> None:
         # The local action that happens even with the internet down.
-        log.warning("ALERT %s [%s] device %s: %s", alert.kind, alert.severity, alert.device_id, alert.message)
+        log.warning(
+            "ALERT %s [%s] device %s: %s",
+            alert.kind,
+            alert.severity,
+            alert.device_id,
+            alert.message,
+        )
 
     async def _report_states(self) -> None:
         previous: dict[str, str] = {}

@@ -47,7 +47,9 @@ class DiskQueue:
             """
         )
 
-    def put(self, channel: Channel, count: int, make_bodies: Callable[[list[int]], Sequence[str]]) -> list[int]:
+    def put(
+        self, channel: Channel, count: int, make_bodies: Callable[[list[int]], Sequence[str]]
+    ) -> list[int]:
         """Allocate ``count`` sequence numbers and store the bodies made from them, atomically."""
         now = int(time.time() * 1000)
         self._db.execute("BEGIN IMMEDIATE")
@@ -57,7 +59,10 @@ class DiskQueue:
             bodies = make_bodies(seqs)
             self._db.executemany(
                 "INSERT INTO outbox (seq, channel, priority, body, queued_ms) VALUES (?, ?, ?, ?, ?)",
-                [(seq, channel, _PRIORITY[channel], body, now) for seq, body in zip(seqs, bodies, strict=True)],
+                [
+                    (seq, channel, _PRIORITY[channel], body, now)
+                    for seq, body in zip(seqs, bodies, strict=True)
+                ],
             )
             self._db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (first + count,))
             self._db.execute("COMMIT")
@@ -66,13 +71,17 @@ class DiskQueue:
             raise
         return seqs
 
-    def peek(self, limit: int, exclude: set[int] | frozenset[int] = frozenset()) -> list[QueuedMessage]:
+    def peek(
+        self, limit: int, exclude: set[int] | frozenset[int] = frozenset()
+    ) -> list[QueuedMessage]:
         """Oldest first, alerts before observations, skipping what is already in flight."""
         rows = self._db.execute(
             "SELECT seq, channel, body FROM outbox ORDER BY priority, seq LIMIT ?",
             (limit + len(exclude),),
         ).fetchall()
-        return [QueuedMessage(seq, channel, body) for seq, channel, body in rows if seq not in exclude][:limit]
+        return [
+            QueuedMessage(seq, channel, body) for seq, channel, body in rows if seq not in exclude
+        ][:limit]
 
     def ack(self, seqs: Iterable[int]) -> None:
         self._db.executemany("DELETE FROM outbox WHERE seq=?", [(seq,) for seq in seqs])

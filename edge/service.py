@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from anxin.runtime import wait_for_stop_signal
 from anxin.config import EdgeConfig
 from anxin.edge.gateway import Gateway
 from anxin.edge.radio import Radio
+from anxin.runtime import wait_for_stop_signal
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,10 @@ async def run_gateway(config: EdgeConfig, simulate: bool = False) -> None:
     try:
         await gateway.start()
         log.info(
-            "gateway %s of site %s running with %d devices", config.gateway.gateway_id, config.gateway.site_id, len(config.devices)
+            "gateway %s of site %s running with %d devices",
+            config.gateway.gateway_id,
+            config.gateway.site_id,
+            len(config.devices),
         )
         await wait_for_stop_signal()
     finally:

@@ -34,7 +34,9 @@ def simulated_home(
         elif device.kind == "bthome_motion":
             home.add_motion_sensor(device_id=device.device_id, address=device.address)
         else:
-            raise ValueError(f"device '{device.device_id}': kind '{device.kind}' cannot be simulated")
+            raise ValueError(
+                f"device '{device.device_id}': kind '{device.kind}' cannot be simulated"
+            )
     return home
 
 

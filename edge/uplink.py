@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -40,7 +41,9 @@ class Uplink:
         self._task: asyncio.Task[None] | None = None
 
     def topic(self, channel: str) -> str:
-        return topic(self.gateway.site_id, self.gateway.gateway_id, channel, self.gateway.topic_root)  # type: ignore[arg-type]
+        return topic(
+            self.gateway.site_id, self.gateway.gateway_id, channel, self.gateway.topic_root
+        )  # type: ignore[arg-type]
 
     def _state(self, online: bool) -> bytes:
         states = self.device_states() if online else {}
@@ -67,7 +70,9 @@ class Uplink:
         client.on_publish = self._on_publish
         self._client = client
         client.loop_start()
-        self._task = asyncio.create_task(self._send_loop(), name=f"uplink-{self.gateway.gateway_id}")
+        self._task = asyncio.create_task(
+            self._send_loop(), name=f"uplink-{self.gateway.gateway_id}"
+        )
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -75,7 +80,9 @@ class Uplink:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._client is not None:
             if self._connected.is_set():
-                self._client.publish(self.topic("state"), self._state(online=False), qos=1, retain=True)
+                self._client.publish(
+                    self.topic("state"), self._state(online=False), qos=1, retain=True
+                )
             self._client.disconnect()
             self._client.loop_stop()
             self._client = None
@@ -128,10 +135,8 @@ class Uplink:
 
     async def _send_loop(self) -> None:
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
             self._wake.clear()
             if self._connected.is_set():
                 self._send_available()
@@ -160,7 +165,11 @@ class Uplink:
             return group[0].body.encode()
         bodies = ",".join(m.body for m in group)
         header = json.dumps(
-            {"schema": SCHEMA_VERSION, "site_id": self.gateway.site_id, "gateway_id": self.gateway.gateway_id}
+            {
+                "schema": SCHEMA_VERSION,
+                "site_id": self.gateway.site_id,
+                "gateway_id": self.gateway.gateway_id,
+            }
         )
         return f'{header[:-1]},"observations":[{bodies}]}}'.encode()
 
@@ -169,7 +178,12 @@ def _group(messages: list[QueuedMessage], batch_size: int) -> list[tuple[str, li
     """Alerts one per message; consecutive observations batched together."""
     groups: list[tuple[str, list[QueuedMessage]]] = []
     for message in messages:
-        if message.channel == "observations" and groups and groups[-1][0] == "observations" and len(groups[-1][1]) < batch_size:
+        if (
+            message.channel == "observations"
+            and groups
+            and groups[-1][0] == "observations"
+            and len(groups[-1][1]) < batch_size
+        ):
             groups[-1][1].append(message)
         else:
             groups.append((message.channel, [message]))

@@ -12,6 +12,21 @@ import contextlib
 import logging
 from typing import ClassVar
 
+from bumble.controller import Controller
+from bumble.core import UUID
+from bumble.device import (
+    AdvertisingEventProperties,
+    AdvertisingParameters,
+    AdvertisingSet,
+    Connection,
+    Device,
+)
+from bumble.gatt import Characteristic, Service
+from bumble.hci import Address
+from bumble.host import Host
+from bumble.link import LocalLink
+from bumble.transport.common import AsyncPipeSink
+
 from anxin.devices.advertising import connectable_ad, service_data_ad
 from anxin.devices.bthome import BTHOME_UUID, encode_motion
 from anxin.devices.catalogue import (
@@ -32,20 +47,6 @@ from anxin.devices.gatt import (
     encode_plx_continuous_measurement,
     rr_seconds_to_1024,
 )
-from bumble.controller import Controller
-from bumble.core import UUID
-from bumble.device import (
-    AdvertisingEventProperties,
-    AdvertisingParameters,
-    AdvertisingSet,
-    Connection,
-    Device,
-)
-from bumble.gatt import Characteristic, Service
-from bumble.hci import Address
-from bumble.host import Host
-from bumble.link import LocalLink
-from bumble.transport.common import AsyncPipeSink
 
 from .activity import ActivityModel
 from .clock import Clock, ScaledClock

@@ -11,7 +11,9 @@ import pytest
 
 REQUIRE_SERVICES = os.environ.get("ANXIN_REQUIRE_SERVICES") == "1"
 MOSQUITTO = ("127.0.0.1", int(os.environ.get("ANXIN_TEST_MQTT_PORT", "1883")))
-POSTGRES_URL = os.environ.get("ANXIN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "ANXIN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def reachable(host: str, port: int) -> bool:
@@ -36,7 +38,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     needs_service = any(item.get_closest_marker(name) for name in ("services", "browser"))
     if REQUIRE_SERVICES and report.skipped and needs_service:
         report.outcome = "failed"
-        report.longrepr = f"service-backed test skipped while ANXIN_REQUIRE_SERVICES=1: {report.longrepr}"
+        report.longrepr = (
+            f"service-backed test skipped while ANXIN_REQUIRE_SERVICES=1: {report.longrepr}"
+        )
 
 
 def free_port() -> int:

@@ -111,7 +111,14 @@ def seed_registry(registry: Registry, homes: list[DemoHome], bound_since_ms: int
     rows = []
     for home in homes:
         for device in home.devices:
-            rows.append(Device(id=device.device_id, gateway_id=home.gateway_id, kind=device.kind, address=device.address))
+            rows.append(
+                Device(
+                    id=device.device_id,
+                    gateway_id=home.gateway_id,
+                    kind=device.kind,
+                    address=device.address,
+                )
+            )
     registry.add_all(rows)  # type: ignore[arg-type]
     rows = [
         Binding(device_id=device.device_id, person_id=home.person_id, valid_from_ms=bound_since_ms)
@@ -129,4 +136,6 @@ def seed_registry(registry: Registry, homes: list[DemoHome], bound_since_ms: int
             )
         )
     registry.add_all(rows)  # type: ignore[arg-type]
-    registry.add_all([FamilyLink(username="family", person_id=homes[0].person_id, relation="daughter")])
+    registry.add_all(
+        [FamilyLink(username="family", person_id=homes[0].person_id, relation="daughter")]
+    )

@@ -74,7 +74,9 @@ class DemoStack:
         cloud = CloudConfig(
             mqtt=mqtt,
             registry=DatabaseConfig(url=f"sqlite:///{data / 'registry.sqlite'}"),
-            timeseries=TimeSeriesConfig(backend="sql", url=f"sqlite:///{data / 'timeseries.sqlite'}"),
+            timeseries=TimeSeriesConfig(
+                backend="sql", url=f"sqlite:///{data / 'timeseries.sqlite'}"
+            ),
             api=ApiConfig(host="127.0.0.1", port=self.config.api_port),
         )
         self.stores = open_stores(cloud)
@@ -93,9 +95,14 @@ class DemoStack:
             await self._start_home(home, mqtt, data)
 
     async def _start_home(self, home: DemoHome, mqtt: MqttConfig, data: Path) -> None:
-        devices = tuple(DeviceBindingConfig(device_id=d.device_id, address=d.address, kind=d.kind) for d in home.devices)
+        devices = tuple(
+            DeviceBindingConfig(device_id=d.device_id, address=d.address, kind=d.kind)
+            for d in home.devices
+        )
         profile = PersonProfile(
-            name=home.person.name_latin, baseline_hr_bpm=home.person.resting_hr, baseline_spo2_pct=home.person.spo2
+            name=home.person.name_latin,
+            baseline_hr_bpm=home.person.resting_hr,
+            baseline_spo2_pct=home.person.spo2,
         )
         scenario = tachycardia(self.config.scenario_start_s) if home.tachycardia else None
         virtual_home = simulated_home(devices, profile, home.number, scenario, seed=home.number)
@@ -103,7 +110,9 @@ class DemoStack:
         self.virtual_homes.append(virtual_home)
         edge = EdgeConfig(
             gateway=GatewayConfig(
-                site_id=home.site_id, gateway_id=home.gateway_id, queue_path=data / f"edge-{home.gateway_id}.sqlite"
+                site_id=home.site_id,
+                gateway_id=home.gateway_id,
+                queue_path=data / f"edge-{home.gateway_id}.sqlite",
             ),
             mqtt=mqtt,
             devices=devices,
@@ -131,7 +140,9 @@ class DemoStack:
             await asyncio.to_thread(self.broker.stop)
 
     def banner(self) -> str:
-        logins = "\n".join(f"    {login.username:<8} {login.password:<14} {login.display_name}" for login in LOGINS)
+        logins = "\n".join(
+            f"    {login.username:<8} {login.password:<14} {login.display_name}" for login in LOGINS
+        )
         scenario = next(home for home in self.homes if home.tachycardia)
         return (
             "\n安心 Anxin demo is running\n"

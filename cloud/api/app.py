@@ -13,7 +13,9 @@ from anxin.cloud.timeseries import TimeSeriesStore
 API_PREFIX = "/api/v1"
 
 
-def create_app(registry: Registry, timeseries: TimeSeriesStore, session_ttl_s: int = 8 * 3600) -> web.Application:
+def create_app(
+    registry: Registry, timeseries: TimeSeriesStore, session_ttl_s: int = 8 * 3600
+) -> web.Application:
     handlers = Handlers(registry, timeseries, session_ttl_s)
     app = web.Application(middlewares=[make_auth_middleware(registry, API_PREFIX)])
     routes = [

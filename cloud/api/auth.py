@@ -21,7 +21,9 @@ def bearer_token(request: web.Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def make_auth_middleware(registry: Registry, prefix: str) -> Callable[..., Awaitable[web.StreamResponse]]:
+def make_auth_middleware(
+    registry: Registry, prefix: str
+) -> Callable[..., Awaitable[web.StreamResponse]]:
     @web.middleware
     async def authorise(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path[len(prefix) :] if request.path.startswith(prefix) else request.path

@@ -22,14 +22,20 @@ ALERT_STATUSES = ("open", "acknowledged", "in_progress", "resolved", "dismissed"
 
 
 def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(ms / 1000, tz=UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def parse_time(name: str, text: str) -> int:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
     except ValueError:
-        raise error(400, "bad_parameter", f"'{name}' must be an ISO 8601 time, got '{text}'") from None
+        raise error(
+            400, "bad_parameter", f"'{name}' must be an ISO 8601 time, got '{text}'"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
@@ -61,7 +67,9 @@ class Handlers:
         principal = await asyncio.to_thread(self.registry.authenticate, username, password)
         if principal is None:
             raise error(401, "bad_credentials", "wrong username or password")
-        token, expires = await asyncio.to_thread(self.registry.open_session, username, self.session_ttl_s)
+        token, expires = await asyncio.to_thread(
+            self.registry.open_session, username, self.session_ttl_s
+        )
         return web.json_response(
             {"token": token, "expires_at": iso(expires), "user": _user_json(principal)}
         )
@@ -93,9 +101,15 @@ class Handlers:
         person_id = request.match_info["person_id"]
         kind = request.query.get("type")
         if kind not in UNITS:
-            raise error(400, "bad_parameter", f"'type' must be one of {', '.join(UNITS)}; got '{kind}'")
+            raise error(
+                400, "bad_parameter", f"'type' must be one of {', '.join(UNITS)}; got '{kind}'"
+            )
         now = now_ms()
-        since = parse_time("since", request.query["since"]) if "since" in request.query else now - 3_600_000
+        since = (
+            parse_time("since", request.query["since"])
+            if "since" in request.query
+            else now - 3_600_000
+        )
         until = parse_time("until", request.query["until"]) if "until" in request.query else None
         try:
             limit = int(request.query.get("limit", "5000"))
@@ -113,7 +127,12 @@ class Handlers:
                 "unit": UNITS[kind],
                 "since": iso(since),
                 "observations": [
-                    {"ts": iso(r.ts_ms), "ts_ms": r.ts_ms, "value": r.value, "device_id": r.device_id}
+                    {
+                        "ts": iso(r.ts_ms),
+                        "ts_ms": r.ts_ms,
+                        "value": r.value,
+                        "device_id": r.device_id,
+                    }
                     for r in rows
                 ],
             }
@@ -123,11 +142,22 @@ class Handlers:
         statuses = [s for s in request.query.get("status", "").split(",") if s]
         unknown = [s for s in statuses if s not in ALERT_STATUSES]
         if unknown:
-            raise error(400, "bad_parameter", f"unknown status {unknown[0]!r}; use {', '.join(ALERT_STATUSES)}")
+            raise error(
+                400,
+                "bad_parameter",
+                f"unknown status {unknown[0]!r}; use {', '.join(ALERT_STATUSES)}",
+            )
         principal = principal_of(request)
-        alerts = await asyncio.to_thread(self.registry.alerts_visible_to, principal, statuses or None)
-        names = {p.id: p.name for p in await asyncio.to_thread(self.registry.persons_visible_to, principal)}
-        return web.json_response([_alert_json(alert, names.get(alert.person_id or "")) for alert in alerts])
+        alerts = await asyncio.to_thread(
+            self.registry.alerts_visible_to, principal, statuses or None
+        )
+        names = {
+            p.id: p.name
+            for p in await asyncio.to_thread(self.registry.persons_visible_to, principal)
+        }
+        return web.json_response(
+            [_alert_json(alert, names.get(alert.person_id or "")) for alert in alerts]
+        )
 
     def _persons_listing(self, principal: Principal) -> list[dict[str, Any]]:
         persons = self.registry.persons_visible_to(principal)
@@ -140,7 +170,11 @@ class Handlers:
             for kind in ("heart_rate", "spo2"):
                 rows = self.timeseries.query(person.id, kind, since, limit=1)
                 if rows:
-                    latest[kind] = {"value": rows[-1].value, "unit": UNITS[kind], "ts": iso(rows[-1].ts_ms)}
+                    latest[kind] = {
+                        "value": rows[-1].value,
+                        "unit": UNITS[kind],
+                        "ts": iso(rows[-1].ts_ms),
+                    }
             devices = self.registry.devices_of_person(person.id)
             listing.append(
                 _person_json(person, today)

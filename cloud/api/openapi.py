@@ -32,7 +32,12 @@ def openapi_document(prefix: str) -> dict[str, Any]:
         "info": {"title": "Anxin API", "version": __version__},
         "servers": [{"url": prefix}],
         "paths": {
-            "/health": {"get": {"summary": "Liveness", "responses": {"200": _response("up", {"type": "object"})}}},
+            "/health": {
+                "get": {
+                    "summary": "Liveness",
+                    "responses": {"200": _response("up", {"type": "object"})},
+                }
+            },
             "/login": {
                 "post": {
                     "summary": "Log in and receive a bearer token",
@@ -47,10 +52,19 @@ def openapi_document(prefix: str) -> dict[str, Any]:
                     },
                 }
             },
-            "/logout": {"post": _secured({"summary": "End the session", "responses": {"200": {"description": "done"}}})},
+            "/logout": {
+                "post": _secured(
+                    {"summary": "End the session", "responses": {"200": {"description": "done"}}}
+                )
+            },
             "/me": {
                 "get": _secured(
-                    {"summary": "The logged-in user", "responses": {"200": _response("user", {"$ref": "#/components/schemas/User"})}}
+                    {
+                        "summary": "The logged-in user",
+                        "responses": {
+                            "200": _response("user", {"$ref": "#/components/schemas/User"})
+                        },
+                    }
                 )
             },
             "/persons": {
@@ -58,7 +72,10 @@ def openapi_document(prefix: str) -> dict[str, Any]:
                     {
                         "summary": "Recipients the caller may see, with latest vitals and open alert count",
                         "responses": {
-                            "200": _response("persons", {"type": "array", "items": {"$ref": "#/components/schemas/Person"}})
+                            "200": _response(
+                                "persons",
+                                {"type": "array", "items": {"$ref": "#/components/schemas/Person"}},
+                            )
                         },
                     }
                 )
@@ -81,13 +98,32 @@ def openapi_document(prefix: str) -> dict[str, Any]:
                         "summary": "A recipient's observations of one type, oldest first",
                         "parameters": [
                             person_id,
-                            {"name": "type", "in": "query", "required": True, "schema": {"enum": list(UNITS)}},
-                            {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                            {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50000}},
+                            {
+                                "name": "type",
+                                "in": "query",
+                                "required": True,
+                                "schema": {"enum": list(UNITS)},
+                            },
+                            {
+                                "name": "since",
+                                "in": "query",
+                                "schema": {"type": "string", "format": "date-time"},
+                            },
+                            {
+                                "name": "until",
+                                "in": "query",
+                                "schema": {"type": "string", "format": "date-time"},
+                            },
+                            {
+                                "name": "limit",
+                                "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 50000},
+                            },
                         ],
                         "responses": {
-                            "200": _response("observations", {"$ref": "#/components/schemas/ObservationSeries"}),
+                            "200": _response(
+                                "observations", {"$ref": "#/components/schemas/ObservationSeries"}
+                            ),
                             "404": _response("unknown, or not visible to the caller", _ERROR),
                         },
                     }
@@ -105,11 +141,21 @@ def openapi_document(prefix: str) -> dict[str, Any]:
                                 "schema": {"type": "string"},
                             }
                         ],
-                        "responses": {"200": _response("alerts", {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}})},
+                        "responses": {
+                            "200": _response(
+                                "alerts",
+                                {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}},
+                            )
+                        },
                     }
                 )
             },
-            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _response("OpenAPI", {"type": "object"})}}},
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": _response("OpenAPI", {"type": "object"})},
+                }
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -119,7 +165,10 @@ def openapi_document(prefix: str) -> dict[str, Any]:
                     "properties": {
                         "error": {
                             "type": "object",
-                            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
                         }
                     },
                 },
@@ -155,7 +204,10 @@ def openapi_document(prefix: str) -> dict[str, Any]:
                         "age": {"type": "integer"},
                         "community": {"type": "string"},
                         "site_id": {"type": ["string", "null"]},
-                        "latest": {"type": "object", "description": "heart_rate and spo2: value, unit, ts"},
+                        "latest": {
+                            "type": "object",
+                            "description": "heart_rate and spo2: value, unit, ts",
+                        },
                         "open_alerts": {"type": "integer"},
                         "devices": {"type": "array", "items": {"type": "object"}},
                     },
@@ -194,7 +246,10 @@ def openapi_document(prefix: str) -> dict[str, Any]:
                         "raised_at": {"type": "string", "format": "date-time"},
                         "last_raised_at": {"type": "string", "format": "date-time"},
                         "received_at": {"type": "string", "format": "date-time"},
-                        "delay_ms": {"type": "integer", "description": "gateway raise to cloud receipt"},
+                        "delay_ms": {
+                            "type": "integer",
+                            "description": "gateway raise to cloud receipt",
+                        },
                         "occurrences": {"type": "integer"},
                         "observation": {"type": "string"},
                         "value": {"type": "number"},

@@ -5,8 +5,9 @@ Each module has ``register(app, api_url)``.
 
 from __future__ import annotations
 
-from anxin.dashboard.callbacks import charts, labels, overview, selection, session
 from dash import Dash
+
+from anxin.dashboard.callbacks import charts, labels, overview, selection, session
 
 
 def register_all(app: Dash, api_url: str) -> None:

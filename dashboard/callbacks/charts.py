@@ -6,12 +6,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from dash import Dash, Input, Output, State, no_update
+
 from anxin.dashboard import ids
 from anxin.dashboard.api_client import ApiClient, ApiError, ObservationSeries
 from anxin.dashboard.callbacks.session_data import token_of
 from anxin.dashboard.i18n import text
 from anxin.dashboard.views.charts import HEART_RATE, SPO2, WINDOW, vital_figure
-from dash import Dash, Input, Output, State, no_update
 
 
 def heading(person: dict[str, str] | None, language: str) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dash import Dash, Input, Output
+
 from anxin.dashboard import ids
 from anxin.dashboard.i18n import text
-from dash import Dash, Input, Output
 
 LABELS = {
     (ids.LOGIN_HEADING, "children"): "login.heading",

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from dash import Dash, Input, Output, State, no_update
+
 from anxin.dashboard import ids
 from anxin.dashboard.api_client import ApiClient, ApiError, ApiUnavailable, NotAuthenticated, Person
 from anxin.dashboard.callbacks.session_data import EXPIRED, token_of
 from anxin.dashboard.i18n import text
 from anxin.dashboard.views.alerts import alerts_panel
 from anxin.dashboard.views.recipients import default_person, recipients_list
-from dash import Dash, Input, Output, State, no_update
 
 
 def chart_person(persons: list[Person], chosen_id: str | None) -> dict[str, str] | None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from anxin.dashboard import ids
 from dash import ALL, Dash, Input, Output, ctx, no_update
+
+from anxin.dashboard import ids
 
 
 def register(app: Dash, _api_url: str) -> None:

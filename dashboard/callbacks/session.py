@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from dash import Dash, Input, Output, State, no_update
+
 from anxin.dashboard import ids
 from anxin.dashboard.api_client import ApiClient, ApiError, ApiUnavailable, NotAuthenticated
 from anxin.dashboard.callbacks.session_data import is_expired, token_of, user_of
 from anxin.dashboard.i18n import text
-from dash import Dash, Input, Output, State, no_update
 
 
 def register(app: Dash, api_url: str) -> None:

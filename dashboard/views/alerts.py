@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from dash import html
+
 from anxin.dashboard import i18n
 from anxin.dashboard.api_client import Alert
 from anxin.dashboard.formatting import local_clock, measurement
-from dash import html
-
 from anxin.protocol import UNITS
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import plotly.graph_objects as go
+
 from anxin.dashboard import i18n
 from anxin.dashboard.api_client import ObservationSeries
 from anxin.dashboard.formatting import local_time

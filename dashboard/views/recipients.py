@@ -5,10 +5,11 @@ Each card is a button; clicking it shows that person's charts.
 
 from __future__ import annotations
 
+from dash import html
+
 from anxin.dashboard import i18n, ids
 from anxin.dashboard.api_client import Person
 from anxin.dashboard.formatting import measurement
-from dash import html
 
 
 def default_person(persons: list[Person]) -> Person | None:

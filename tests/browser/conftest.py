@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from anxin.dashboard import DashboardServer
 from selenium import webdriver
 
 from anxin.config import DashboardConfig
+from anxin.dashboard import DashboardServer
 from tests.browser import chromium
 from tests.browser.live_api import LiveApi, running_api
 

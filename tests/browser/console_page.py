@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from anxin.dashboard import ids
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
+
+from anxin.dashboard import ids
 
 # The console under test refreshes every second, so this is many refreshes.
 WAIT_S = 15

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from anxin.dashboard import DashboardServer, ids
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
+from anxin.dashboard import DashboardServer, ids
 from tests.browser.console_page import (
     log_in,
     switch_language,

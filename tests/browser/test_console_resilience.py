@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from anxin.dashboard import DashboardServer, ids
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from anxin.config import DashboardConfig
+from anxin.dashboard import DashboardServer, ids
 from tests.browser.console_page import (
     WAIT_S,
     log_in,

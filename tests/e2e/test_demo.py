@@ -15,7 +15,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 from anxin.dashboard import ids
 from anxin.demo.homes import demo_homes
 from anxin.demo.stack import DemoStack
-from anxin.edge.gateway import Gateway
 from anxin.protocol import AlertMessage
 from tests.browser import chromium
 from tests.browser.console_page import log_in, plotted_points, wait_for_text
@@ -42,9 +41,13 @@ def raised_on_gateway(demo: DemoStack) -> list[tuple[float, AlertMessage]]:
     return raised
 
 
-def api_session(demo: DemoStack, username: str = "worker", password: str = "anxin-worker") -> requests.Session:
+def api_session(
+    demo: DemoStack, username: str = "worker", password: str = "anxin-worker"
+) -> requests.Session:
     session = requests.Session()
-    response = session.post(f"{demo.api_url}/login", json={"username": username, "password": password}, timeout=10)
+    response = session.post(
+        f"{demo.api_url}/login", json={"username": username, "password": password}, timeout=10
+    )
     response.raise_for_status()
     session.headers["Authorization"] = f"Bearer {response.json()['token']}"
     return session
@@ -60,7 +63,9 @@ def wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
     raise AssertionError(f"gave up after {timeout:.0f} s waiting for {what}")
 
 
-def test_scenario_alert_reaches_the_api(demo: DemoStack, raised_on_gateway: list[tuple[float, AlertMessage]]) -> None:
+def test_scenario_alert_reaches_the_api(
+    demo: DemoStack, raised_on_gateway: list[tuple[float, AlertMessage]]
+) -> None:
     session = api_session(demo)
 
     def scenario_alert() -> list[dict[str, object]]:
@@ -76,8 +81,10 @@ def test_scenario_alert_reaches_the_api(demo: DemoStack, raised_on_gateway: list
     assert [a["person_id"] for a in scenario_alert()] == ["p0001"]
     raised_at, message = next((t, m) for t, m in raised_on_gateway if m.kind == "heart_rate_high")
     assert message.seq == _alert_seq(demo, alert["id"])
-    print(f"\nalert raised on gateway -> visible in API: {seen_at - raised_at:.2f} s "
-          f"(gateway -> cloud store {alert['delay_ms']} ms)")
+    print(
+        f"\nalert raised on gateway -> visible in API: {seen_at - raised_at:.2f} s "
+        f"(gateway -> cloud store {alert['delay_ms']} ms)"
+    )
 
 
 def _alert_seq(demo: DemoStack, alert_id: int) -> int:
@@ -99,7 +106,9 @@ def test_every_person_has_live_observations(demo: DemoStack, home) -> None:  # t
         body = session.get(url, params={"type": kind}, timeout=10).json()
         return [o["value"] for o in body["observations"]]
 
-    heart = wait_for(lambda: values("heart_rate") if len(values("heart_rate")) >= 5 else [], 60, "heart rate")
+    heart = wait_for(
+        lambda: values("heart_rate") if len(values("heart_rate")) >= 5 else [], 60, "heart rate"
+    )
     spo2 = wait_for(lambda: values("spo2") if len(values("spo2")) >= 5 else [], 60, "SpO2")
     rr = wait_for(lambda: values("rr_interval"), 60, "RR intervals")
     motion = wait_for(lambda: values("motion") or None, 60, "motion sensor reports")
@@ -128,7 +137,8 @@ def test_console_shows_live_charts_and_the_scenario_alert(demo: DemoStack, tmp_p
         assert "张秀英" in driver.find_element(By.ID, ids.ALERTS_PANEL).text
         first = plotted_points(driver, ids.HR_CHART)
         WebDriverWait(driver, 30).until(
-            lambda d: plotted_points(d, ids.HR_CHART) > first, message="the heart-rate chart did not grow"
+            lambda d: plotted_points(d, ids.HR_CHART) > first,
+            message="the heart-rate chart did not grow",
         )
         assert plotted_points(driver, ids.SPO2_CHART) > 0
         driver.save_screenshot(str(tmp_path / "demo-console.png"))

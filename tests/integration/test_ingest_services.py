@@ -29,8 +29,14 @@ def queue_observations(queue: DiskQueue, count: int, device: str = "hr-1") -> No
 
     def bodies(seqs: list[int]) -> list[str]:
         return [
-            Observation(seq=s, device_id=device, type="heart_rate", value=60 + s % 50, unit=UNITS["heart_rate"], ts_ms=start + s)
-            .model_dump_json()
+            Observation(
+                seq=s,
+                device_id=device,
+                type="heart_rate",
+                value=60 + s % 50,
+                unit=UNITS["heart_rate"],
+                ts_ms=start + s,
+            ).model_dump_json()
             for s in seqs
         ]
 
@@ -42,7 +48,9 @@ async def test_uplink_to_shared_ingest_workers_stores_each_observation_once(
 ) -> None:
     host, port = mosquitto
     mqtt_config = MqttConfig(host=host, port=port)
-    ingest_config = IngestConfig(topic_root=topic_root, shared_group=f"ingest-{topic_root.split('/')[0]}")
+    ingest_config = IngestConfig(
+        topic_root=topic_root, shared_group=f"ingest-{topic_root.split('/')[0]}"
+    )
     with seeded_stores(postgres_url) as stores:
         ingests = [Ingest(stores.registry, stores.timeseries, topic_root) for _ in range(2)]
         workers = [IngestWorker(ingest, mqtt_config, ingest_config) for ingest in ingests]
@@ -50,21 +58,27 @@ async def test_uplink_to_shared_ingest_workers_stores_each_observation_once(
             worker.start()
         await asyncio.sleep(1.0)  # let both subscribe before anything is published
 
-        gateway = GatewayConfig(site_id="home-1", gateway_id="gw-1", topic_root=topic_root, batch_size=20)
+        gateway = GatewayConfig(
+            site_id="home-1", gateway_id="gw-1", topic_root=topic_root, batch_size=20
+        )
         queue = DiskQueue(tmp_path / "queue.sqlite")
         queue_observations(queue, 500)
         uplink = Uplink(mqtt_config, gateway, queue, lambda: {"hr-1": "connected"})
         await uplink.start()
         try:
             await eventually(lambda: queue.depth() == 0, what="the queue to drain")
-            await eventually(lambda: stores.timeseries.count() == 500, what="500 stored observations")
+            await eventually(
+                lambda: stores.timeseries.count() == 500, what="500 stored observations"
+            )
             # Both workers took a share of the load, and nothing was stored twice.
             assert all(ingest.counters["stored"] > 0 for ingest in ingests)
             assert sum(ingest.counters["stored"] for ingest in ingests) == 500
             rows = stores.timeseries.query("p0001", "heart_rate", since_ms=0, limit=1000)
             assert len(rows) == 500 and {r.person_id for r in rows} == {"p0001"}
             # The retained state says the gateway is online with its device states.
-            await eventually(lambda: stores.registry.gateway("gw-1").online, what="the online state")
+            await eventually(
+                lambda: stores.registry.gateway("gw-1").online, what="the online state"
+            )
         finally:
             await uplink.stop()
             for worker in workers:
@@ -78,7 +92,11 @@ async def test_bad_payloads_are_dead_lettered_and_ingest_continues(
     host, port = mosquitto
     with seeded_stores(postgres_url) as stores:
         ingest = Ingest(stores.registry, stores.timeseries, topic_root)
-        worker = IngestWorker(ingest, MqttConfig(host=host, port=port), IngestConfig(topic_root=topic_root, shared_group="g"))
+        worker = IngestWorker(
+            ingest,
+            MqttConfig(host=host, port=port),
+            IngestConfig(topic_root=topic_root, shared_group="g"),
+        )
         worker.start()
         await asyncio.sleep(1.0)
         publisher = mqtt.Client(CallbackAPIVersion.VERSION2)
@@ -86,12 +104,16 @@ async def test_bad_payloads_are_dead_lettered_and_ingest_continues(
         publisher.loop_start()
         try:
             base = f"{topic_root}/home-1/gw-1"
-            bad = json.dumps({"schema": 1, "site_id": "home-1", "gateway_id": "gw-1", "observations": "many"})
+            bad = json.dumps(
+                {"schema": 1, "site_id": "home-1", "gateway_id": "gw-1", "observations": "many"}
+            )
             publisher.publish(f"{base}/observations", bad, qos=1).wait_for_publish(5)
             publisher.publish(f"{base}/alerts", b"\xff\xfe not json", qos=1).wait_for_publish(5)
             good = alert_payload(7).decode().replace("anxin/v1", topic_root)
             publisher.publish(f"{base}/alerts", good, qos=1).wait_for_publish(5)
-            await eventually(lambda: len(stores.registry.alerts_visible_to(ADMIN)) == 1, what="the good alert")
+            await eventually(
+                lambda: len(stores.registry.alerts_visible_to(ADMIN)) == 1, what="the good alert"
+            )
             dead = stores.registry.dead_letters()
             assert len(dead) == 2
             assert ingest.counters["rejected"] == 2

@@ -5,6 +5,7 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
+
 from anxin.devices import decode, decode_bthome
 from anxin.edge.radio import Advertisement, BoundDevice, BumbleRadio, Notification
 from anxin.firmware_sim import ScaledClock, SimulatedPerson, TachycardiaScenario, VirtualHome

@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+
 from anxin.edge.radio import BoundDevice
 
 

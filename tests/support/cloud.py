@@ -32,16 +32,27 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def batch_payload(gateway: str = "gw-1", site: str = "home-1", seqs: range = range(3), device: str = "hr-1") -> bytes:
+def batch_payload(
+    gateway: str = "gw-1", site: str = "home-1", seqs: range = range(3), device: str = "hr-1"
+) -> bytes:
     start = now_ms()
     observations = [
-        Observation(seq=seq, device_id=device, type="heart_rate", value=70 + seq, unit="/min", ts_ms=start + seq)
+        Observation(
+            seq=seq,
+            device_id=device,
+            type="heart_rate",
+            value=70 + seq,
+            unit="/min",
+            ts_ms=start + seq,
+        )
         for seq in seqs
     ]
     return encode(ObservationBatch(site_id=site, gateway_id=gateway, observations=observations))
 
 
-def alert_payload(seq: int, gateway: str = "gw-1", site: str = "home-1", value: float = 131) -> bytes:
+def alert_payload(
+    seq: int, gateway: str = "gw-1", site: str = "home-1", value: float = 131
+) -> bytes:
     return encode(
         AlertMessage(
             site_id=site,

@@ -13,9 +13,16 @@ from anxin.demo.stack import DemoStack
 
 
 @contextmanager
-def running_demo(data_dir: Path, scenario_start_s: float = 5.0, homes: int = 3) -> Iterator[DemoStack]:
+def running_demo(
+    data_dir: Path, scenario_start_s: float = 5.0, homes: int = 3
+) -> Iterator[DemoStack]:
     config = DemoConfig(
-        data_dir=data_dir, homes=homes, broker_port=0, api_port=0, dashboard_port=0, scenario_start_s=scenario_start_s
+        data_dir=data_dir,
+        homes=homes,
+        broker_port=0,
+        api_port=0,
+        dashboard_port=0,
+        scenario_start_s=scenario_start_s,
     )
     stack = DemoStack(config)
     loop = asyncio.new_event_loop()

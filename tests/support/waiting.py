@@ -10,7 +10,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], T], timeout: float = 20.0, interval: float = 0.1, what: str = "") -> T:
+async def eventually(
+    check: Callable[[], T], timeout: float = 20.0, interval: float = 0.1, what: str = ""
+) -> T:
     deadline = time.monotonic() + timeout
     while True:
         result = check()

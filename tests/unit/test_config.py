@@ -21,13 +21,17 @@ def test_file_values_and_defaults(tmp_path: Path) -> None:
 
 def test_environment_overrides_file(tmp_path: Path) -> None:
     path = write(tmp_path, "[mqtt]\nport = 8883\n")
-    config = load_config(CloudConfig, path, environ={"ANXIN_MQTT__PORT": "1884", "ANXIN_API__HOST": "0.0.0.0"})
+    config = load_config(
+        CloudConfig, path, environ={"ANXIN_MQTT__PORT": "1884", "ANXIN_API__HOST": "0.0.0.0"}
+    )
     assert config.mqtt.port == 1884
     assert config.api.host == "0.0.0.0"
 
 
 def test_other_processes_variables_are_ignored() -> None:
-    config = load_config(DemoConfig, environ={"ANXIN_GATEWAY__SITE_ID": "x", "ANXIN_REQUIRE_SERVICES": "1"})
+    config = load_config(
+        DemoConfig, environ={"ANXIN_GATEWAY__SITE_ID": "x", "ANXIN_REQUIRE_SERVICES": "1"}
+    )
     assert config.homes == 3
 
 

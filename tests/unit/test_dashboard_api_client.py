@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from anxin.dashboard.api_client import ApiClient, ApiError, ApiUnavailable, NotAuthenticated
 
+from anxin.dashboard.api_client import ApiClient, ApiError, ApiUnavailable, NotAuthenticated
 from tests.browser.live_api import LiveApi, running_api
 
 

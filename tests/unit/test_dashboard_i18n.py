@@ -5,9 +5,9 @@ from __future__ import annotations
 import string
 
 import pytest
-from anxin.dashboard import i18n
 
 from anxin.config import default_thresholds
+from anxin.dashboard import i18n
 
 
 def fields(template: str) -> set[str]:

@@ -6,9 +6,9 @@ import socket
 
 import pytest
 import requests
-from anxin.dashboard import DashboardServer, create_dashboard, ids
 
 from anxin.config import DashboardConfig
+from anxin.dashboard import DashboardServer, create_dashboard, ids
 
 
 def test_create_dashboard_has_the_elements_tests_rely_on() -> None:

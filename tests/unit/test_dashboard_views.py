@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dash import html
+
 from anxin.dashboard.api_client import (
     Alert,
     DeviceSummary,
@@ -17,7 +19,6 @@ from anxin.dashboard.formatting import local_clock, measurement, number
 from anxin.dashboard.views.alerts import alerts_panel, most_urgent_first
 from anxin.dashboard.views.charts import HEART_RATE, SPO2, vital_figure
 from anxin.dashboard.views.recipients import default_person, recipients_list
-from dash import html
 
 
 def person(pid: str, name: str, open_alerts: int = 0) -> Person:

@@ -4,6 +4,7 @@ bthome-ble library as an independent oracle."""
 import time
 
 import pytest
+
 from anxin.devices import FrameError, decode_bthome
 from anxin.devices.advertising import (
     build_ad,

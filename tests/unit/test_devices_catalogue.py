@@ -1,4 +1,5 @@
 import pytest
+
 from anxin.devices.catalogue import CATALOGUE, device_kind
 
 

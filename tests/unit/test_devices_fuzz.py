@@ -2,6 +2,9 @@
 
 import contextlib
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from anxin.devices import DECODERS, FrameError, decode, decode_bthome
 from anxin.devices.advertising import service_data_16
 from anxin.devices.gatt import (
@@ -10,8 +13,6 @@ from anxin.devices.gatt import (
     decode_heart_rate_measurement,
     encode_heart_rate_measurement,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 CHARACTERISTICS = sorted(DECODERS)
 

@@ -1,6 +1,7 @@
 """GATT decoders against frames derived by hand from the Bluetooth SIG specifications."""
 
 import pytest
+
 from anxin.devices import FrameError, decode
 from anxin.devices.gatt import (
     BatteryLevel,

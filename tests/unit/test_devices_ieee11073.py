@@ -3,6 +3,9 @@ SFLOAT = 4-bit exponent (high nibble) | 12-bit mantissa, FLOAT = 8-bit exponent 
 24-bit mantissa, both two's complement, value = mantissa * 10**exponent."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from anxin.devices.ieee11073 import (
     SpecialValue,
     decode_float,
@@ -12,8 +15,6 @@ from anxin.devices.ieee11073 import (
     sfloat_parts,
     value_or_none,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize(

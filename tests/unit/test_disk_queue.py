@@ -1,3 +1,4 @@
+import contextlib
 import json
 from pathlib import Path
 
@@ -43,9 +44,7 @@ def test_a_failed_body_maker_leaves_nothing_behind(tmp_path: Path) -> None:
     def broken(seqs: list[int]) -> list[str]:
         raise ValueError("cannot encode")
 
-    try:
+    with contextlib.suppress(ValueError):
         queue.put("observations", 2, broken)
-    except ValueError:
-        pass
     assert queue.depth() == 0
     assert queue.put("observations", 1, bodies("ok")) == [0]

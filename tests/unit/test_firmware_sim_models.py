@@ -3,6 +3,8 @@
 import statistics
 
 import pytest
+from bumble.link import LocalLink
+
 from anxin.devices import decode
 from anxin.devices.gatt import encode_heart_rate_measurement
 from anxin.firmware_sim import (
@@ -16,7 +18,6 @@ from anxin.firmware_sim import (
     TachycardiaScenario,
 )
 from anxin.firmware_sim.simulated import HeartRateStrap, PulseOximeter
-from bumble.link import LocalLink
 
 
 def test_heart_model_mean_rate_matches_baseline_and_varies():

@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 
 from anxin.cloud.ingest import Ingest
+from anxin.cloud.registry import Principal
 from anxin.cloud.stores import Stores
 from tests.support.cloud import alert_payload, batch_payload, seeded_stores
-from anxin.cloud.registry import Principal
 
 ADMIN = Principal("admin", "admin", "admin", None, frozenset())
 TOPIC = "anxin/v1/home-1/gw-1/observations"
@@ -45,8 +45,16 @@ def test_redelivery_adds_nothing(ingest: Ingest, stores: Stores) -> None:
         (TOPIC, b"{not json", "schema validation failed"),
         (TOPIC, b'{"schema": 1}', "site_id: Field required"),
         (TOPIC, batch_payload().replace(b'"/min"', b'"bpm"'), "unit for heart_rate must be '/min'"),
-        ("anxin/v1/home-2/gw-2/observations", batch_payload(), "published under site 'home-2' gateway 'gw-2'"),
-        ("anxin/v1/home-1/observations", batch_payload(), "is not anxin/v1/<site>/<gateway>/<channel>"),
+        (
+            "anxin/v1/home-2/gw-2/observations",
+            batch_payload(),
+            "published under site 'home-2' gateway 'gw-2'",
+        ),
+        (
+            "anxin/v1/home-1/observations",
+            batch_payload(),
+            "is not anxin/v1/<site>/<gateway>/<channel>",
+        ),
     ],
 )
 def test_bad_messages_are_kept_aside_and_ingest_goes_on(

@@ -1,11 +1,15 @@
 from anxin.analytics.thresholds import ThresholdDetector
 from anxin.config import ThresholdConfig
 
-HIGH = ThresholdConfig(observation="heart_rate", kind="heart_rate_high", above=120, clear_margin=5, sustain_s=10)
+HIGH = ThresholdConfig(
+    observation="heart_rate", kind="heart_rate_high", above=120, clear_margin=5, sustain_s=10
+)
 LOW = ThresholdConfig(observation="spo2", kind="spo2_low", below=90, clear_margin=2, sustain_s=0)
 
 
-def feed(detector: ThresholdDetector, values: list[float], start_ms: int = 0, step_ms: int = 1000) -> list[int]:
+def feed(
+    detector: ThresholdDetector, values: list[float], start_ms: int = 0, step_ms: int = 1000
+) -> list[int]:
     """Indexes of the samples at which an alert was raised."""
     return [i for i, v in enumerate(values) if detector.update("hr-1", v, start_ms + i * step_ms)]
 

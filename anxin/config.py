@@ -58,6 +58,9 @@ class ApiConfig(Section):
 class IngestConfig(Section):
     shared_group: str = "anxin-ingest"
     topic_root: str = "anxin/v1"
+    # Each worker needs its own id: the broker keeps the worker's session, and holds the
+    # messages meant for it, while the worker is down.
+    worker_id: str = Field(default="ingest-1", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
 
 
 class GatewayConfig(Section):

@@ -11,10 +11,14 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from anxin.config import MqttConfig
 
 log = logging.getLogger(__name__)
+
+SESSION_EXPIRY_S = 7 * 24 * 3600  # how long an MQTT 5 broker keeps a persistent session
 
 
 def default_client_id(prefix: str) -> str:
@@ -26,22 +30,32 @@ def connect_client(
     config: MqttConfig,
     client_id_prefix: str,
     *,
-    clean_start: bool = True,
+    persistent_session: bool = False,
     manual_ack: bool = False,
     on_connect: Callable[[mqtt.Client], None] | None = None,
     on_disconnect: Callable[[mqtt.Client], None] | None = None,
     will: tuple[str, bytes] | None = None,
     max_inflight: int = 200,
 ) -> mqtt.Client:
-    """A client that connects in the background and reconnects with backoff by itself."""
-    client_id = config.client_id or default_client_id(client_id_prefix)
+    """A client that connects in the background and reconnects with backoff by itself.
+
+    With ``persistent_session`` the broker keeps the session (subscriptions and the QoS 1
+    messages not yet acknowledged) while the client is away; the client id must then be
+    stable, so ``client_id_prefix`` is used as the id itself.
+    """
+    if config.client_id:
+        client_id = config.client_id
+    elif persistent_session:
+        client_id = client_id_prefix
+    else:
+        client_id = default_client_id(client_id_prefix)
     v5 = config.protocol == "5"
     kwargs: dict[str, Any] = {"client_id": client_id, "manual_ack": manual_ack}
     if v5:
         kwargs["protocol"] = mqtt.MQTTv5
     else:
         kwargs["protocol"] = mqtt.MQTTv311
-        kwargs["clean_session"] = clean_start
+        kwargs["clean_session"] = not persistent_session
     client = mqtt.Client(CallbackAPIVersion.VERSION2, **kwargs)
     client.max_inflight_messages_set(max_inflight)
     client.max_queued_messages_set(0)
@@ -72,6 +86,10 @@ def connect_client(
     client.on_disconnect = _disconnected
     connect_kwargs: dict[str, Any] = {"keepalive": config.keepalive_s}
     if v5:
-        connect_kwargs["clean_start"] = clean_start
+        connect_kwargs["clean_start"] = not persistent_session
+        if persistent_session:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = SESSION_EXPIRY_S
+            connect_kwargs["properties"] = properties
     client.connect_async(config.host, config.port, **connect_kwargs)
     return client

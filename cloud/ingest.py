@@ -122,6 +122,11 @@ class IngestWorker:
         self.ingest_config = ingest_config
         self._client: mqtt.Client | None = None
         self.last_message_ms: int | None = None
+        self.subscribed = False
+
+    @property
+    def client_id(self) -> str:
+        return f"anxin-{self.ingest_config.shared_group}-{self.ingest_config.worker_id}"
 
     @property
     def subscriptions(self) -> list[str]:
@@ -136,11 +141,13 @@ class IngestWorker:
     def start(self) -> None:
         client = connect_client(
             self.mqtt_config,
-            client_id_prefix="anxin-ingest",
+            client_id_prefix=self.client_id,
+            persistent_session=True,
             manual_ack=True,
             on_connect=self._on_connect,
         )
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribed
         self._client = client
         client.loop_start()
 
@@ -149,10 +156,14 @@ class IngestWorker:
             self._client.disconnect()
             self._client.loop_stop()
             self._client = None
+            self.subscribed = False
 
     def _on_connect(self, client: mqtt.Client) -> None:
         for subscription in self.subscriptions:
             client.subscribe(subscription, qos=1)
+
+    def _on_subscribed(self, *_args: object) -> None:
+        self.subscribed = True
 
     def _on_message(
         self, client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage

@@ -61,7 +61,6 @@ class Uplink:
         client = connect_client(
             self.mqtt_config,
             client_id_prefix=f"anxin-gw-{self.gateway.gateway_id}",
-            clean_start=True,
             on_connect=lambda _c: self._from_paho(self._on_connected),
             on_disconnect=lambda _c: self._from_paho(self._on_disconnected),
             will=(self.topic("state"), self._state(online=False)),

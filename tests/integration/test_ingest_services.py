@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
@@ -22,6 +21,23 @@ from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.services]
 ADMIN = Principal("admin", "admin", "admin", None, frozenset())
+
+
+def worker_config(topic_root: str, group: str, worker: str) -> IngestConfig:
+    # Worker ids unique to this test run, so parallel runs on one broker do not collide.
+    return IngestConfig(
+        topic_root=topic_root, shared_group=group, worker_id=f"{topic_root.split('/')[0]}-{worker}"
+    )
+
+
+def stop_and_forget(worker: IngestWorker, config: MqttConfig) -> None:
+    """Stop the worker, then end its persistent session so the broker does not keep it."""
+    worker.stop()
+    cleaner = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=worker.client_id, clean_session=True
+    )
+    cleaner.connect(config.host, config.port)
+    cleaner.disconnect()
 
 
 def queue_observations(queue: DiskQueue, count: int, device: str = "hr-1") -> None:
@@ -48,15 +64,16 @@ async def test_uplink_to_shared_ingest_workers_stores_each_observation_once(
 ) -> None:
     host, port = mosquitto
     mqtt_config = MqttConfig(host=host, port=port)
-    ingest_config = IngestConfig(
-        topic_root=topic_root, shared_group=f"ingest-{topic_root.split('/')[0]}"
-    )
+    group = f"ingest-{topic_root.split('/')[0]}"
     with seeded_stores(postgres_url) as stores:
         ingests = [Ingest(stores.registry, stores.timeseries, topic_root) for _ in range(2)]
-        workers = [IngestWorker(ingest, mqtt_config, ingest_config) for ingest in ingests]
+        workers = [
+            IngestWorker(ingest, mqtt_config, worker_config(topic_root, group, f"w{n}"))
+            for n, ingest in enumerate(ingests)
+        ]
         for worker in workers:
             worker.start()
-        await asyncio.sleep(1.0)  # let both subscribe before anything is published
+        await eventually(lambda: all(w.subscribed for w in workers), what="both subscriptions")
 
         gateway = GatewayConfig(
             site_id="home-1", gateway_id="gw-1", topic_root=topic_root, batch_size=20
@@ -82,7 +99,7 @@ async def test_uplink_to_shared_ingest_workers_stores_each_observation_once(
         finally:
             await uplink.stop()
             for worker in workers:
-                worker.stop()
+                stop_and_forget(worker, mqtt_config)
             queue.close()
 
 
@@ -93,12 +110,10 @@ async def test_bad_payloads_are_dead_lettered_and_ingest_continues(
     with seeded_stores(postgres_url) as stores:
         ingest = Ingest(stores.registry, stores.timeseries, topic_root)
         worker = IngestWorker(
-            ingest,
-            MqttConfig(host=host, port=port),
-            IngestConfig(topic_root=topic_root, shared_group="g"),
+            ingest, MqttConfig(host=host, port=port), worker_config(topic_root, "g", "w")
         )
         worker.start()
-        await asyncio.sleep(1.0)
+        await eventually(lambda: worker.subscribed, what="the worker's subscription")
         publisher = mqtt.Client(CallbackAPIVersion.VERSION2)
         publisher.connect(host, port)
         publisher.loop_start()
@@ -121,4 +136,37 @@ async def test_bad_payloads_are_dead_lettered_and_ingest_continues(
         finally:
             publisher.loop_stop()
             publisher.disconnect()
-            worker.stop()
+            stop_and_forget(worker, MqttConfig(host=host, port=port))
+
+
+async def test_what_arrives_while_ingest_is_down_is_stored_when_it_returns(
+    mosquitto: tuple[str, int], postgres_url: str, topic_root: str, tmp_path: Path
+) -> None:
+    host, port = mosquitto
+    mqtt_config = MqttConfig(host=host, port=port)
+    with seeded_stores(postgres_url) as stores:
+        ingest = Ingest(stores.registry, stores.timeseries, topic_root)
+        config = worker_config(topic_root, "g", "only")
+        worker = IngestWorker(ingest, mqtt_config, config)
+        worker.start()
+        await eventually(lambda: worker.subscribed, what="the worker's subscription")
+        worker.stop()  # the only ingest worker goes down; its session stays with the broker
+
+        gateway = GatewayConfig(site_id="home-1", gateway_id="gw-1", topic_root=topic_root)
+        queue = DiskQueue(tmp_path / "queue.sqlite")
+        queue_observations(queue, 200)
+        uplink = Uplink(mqtt_config, gateway, queue, dict)
+        await uplink.start()
+        try:
+            await eventually(lambda: queue.depth() == 0, what="the broker to accept everything")
+            assert stores.timeseries.count() == 0
+            worker = IngestWorker(ingest, mqtt_config, config)
+            worker.start()
+            await eventually(
+                lambda: stores.timeseries.count() == 200, what="the held messages to be stored"
+            )
+            assert ingest.counters["duplicates"] == 0
+        finally:
+            await uplink.stop()
+            stop_and_forget(worker, mqtt_config)
+            queue.close()

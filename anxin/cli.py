@@ -83,6 +83,12 @@ def cmd_edge(args: argparse.Namespace) -> None:
     _run(run_gateway(load_config(EdgeConfig, args.config), simulate=args.simulate))
 
 
+def cmd_bench_alert(args: argparse.Namespace) -> None:
+    from anxin.bench import run_alert_bench
+
+    run_alert_bench(args.homes, args.scenario_start, args.repeat)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="anxin", description="Anxin (安心): watching over elderly people at home"
@@ -130,6 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="use simulated devices on a virtual radio instead of BlueZ",
     )
     edge.set_defaults(func=cmd_edge)
+    bench = commands.add_parser("bench", help="measurements that print their figures")
+    bench_commands = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCH")
+    alert = bench_commands.add_parser(
+        "alert", help="gateway raise → cloud store → API, on the demo stack"
+    )
+    alert.add_argument("--homes", type=int, default=3)
+    alert.add_argument("--scenario-start", type=float, default=5.0, metavar="SECONDS")
+    alert.add_argument("--repeat", type=int, default=1)
+    alert.set_defaults(func=cmd_bench_alert)
     return parser
 
 

@@ -302,10 +302,10 @@ class BumbleRadio:
             # The virtual controller ignores Create Connection Cancel, so on timeout we
             # clear its pending connection ourselves or every later attempt is refused.
             try:
-                connection = await asyncio.wait_for(
-                    device.connect(Address(tracker.address), timeout=None),
-                    self.connect_timeout_s,
-                )
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that arrives as the connection completes, and stop() would hang.
+                async with asyncio.timeout(self.connect_timeout_s):
+                    connection = await device.connect(Address(tracker.address), timeout=None)
             except TimeoutError:
                 if self._controller is not None:
                     self._controller.pending_le_connection = None

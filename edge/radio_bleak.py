@@ -78,7 +78,8 @@ class BleakRadio:
         kwargs = {"bluez": {"adapter": self.adapter}} if self.adapter else {}
         scanner = BleakScanner(detection_callback=self._on_detection, **kwargs)
         try:
-            await asyncio.wait_for(scanner.start(), 20.0)
+            async with asyncio.timeout(20.0):
+                await scanner.start()
         except Exception as error:
             adapter = self.adapter or "default adapter"
             raise RuntimeError(

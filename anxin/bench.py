@@ -1,0 +1,78 @@
+"""``anxin bench``: measurements that print their figures (never pass/fail on time)."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from anxin.config import DemoConfig
+from anxin.demo.stack import DemoStack
+from anxin.protocol import AlertMessage
+
+
+async def bench_alert(
+    homes: int, scenario_start_s: float, poll_s: float = 0.05
+) -> dict[str, float]:
+    """Gateway raises the scenario alert → the cloud stores it → the API lists it.
+
+    The console polls the API every ``refresh_s`` (2 s by default), so what a worker
+    sees lags the API figure by at most that interval plus rendering.
+    """
+    with tempfile.TemporaryDirectory(prefix="anxin-bench-") as data:
+        config = DemoConfig(
+            data_dir=Path(data),
+            homes=homes,
+            broker_port=0,
+            api_port=0,
+            dashboard_port=0,
+            scenario_start_s=scenario_start_s,
+        )
+        stack = DemoStack(config)
+        raised: list[tuple[float, AlertMessage]] = []
+        started = time.time()
+        await stack.start()
+        try:
+            for gateway in stack.gateways:
+                gateway.alert_listeners.append(lambda alert: raised.append((time.time(), alert)))
+            async with aiohttp.ClientSession() as http:
+                login = {"username": "admin", "password": "anxin-admin"}
+                async with http.post(f"{stack.api_url}/login", json=login) as response:
+                    token = (await response.json())["token"]
+                headers = {"Authorization": f"Bearer {token}"}
+                while True:
+                    async with http.get(f"{stack.api_url}/alerts", headers=headers) as response:
+                        alerts = await response.json()
+                    if alerts:
+                        listed_at = time.time()
+                        break
+                    await asyncio.sleep(poll_s)
+            raised_at, _ = raised[0]
+            stored = stack.stores.timeseries.count() if stack.stores else 0
+            sent = sum(g.uplink.counters["sent"] for g in stack.gateways)
+            return {
+                "scenario start to alert raised on the gateway (s)": raised_at - started,
+                "gateway raise to cloud store (ms)": float(alerts[0]["delay_ms"]),
+                "gateway raise to listed by the API (s)": listed_at - raised_at,
+                "messages sent by gateways": float(sent),
+                "observations stored": float(stored),
+                "ingest duplicates": float(
+                    stack.ingest.ingest.counters["duplicates"] if stack.ingest else 0
+                ),
+            }
+        finally:
+            await stack.stop()
+
+
+def run_alert_bench(homes: int, scenario_start_s: float, repeat: int) -> None:
+    runs = [asyncio.run(bench_alert(homes, scenario_start_s)) for _ in range(repeat)]
+    print(f"anxin bench alert: {homes} homes, scenario at {scenario_start_s:g} s, {repeat} run(s)")
+    for name in runs[0]:
+        values = [run[name] for run in runs]
+        shown = f"{statistics.median(values):.3f}" if repeat > 1 else f"{values[0]:.3f}"
+        spread = f"  (min {min(values):.3f}, max {max(values):.3f})" if repeat > 1 else ""
+        print(f"  {name:<52} {shown}{spread}")

@@ -86,7 +86,7 @@ def cmd_edge(args: argparse.Namespace) -> None:
 def cmd_bench_alert(args: argparse.Namespace) -> None:
     from anxin.bench import run_alert_bench
 
-    run_alert_bench(args.homes, args.scenario_start, args.repeat)
+    run_alert_bench(args.homes, args.scenario_start, args.repeat, args.console)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     alert.add_argument("--homes", type=int, default=3)
     alert.add_argument("--scenario-start", type=float, default=5.0, metavar="SECONDS")
     alert.add_argument("--repeat", type=int, default=1)
+    alert.add_argument(
+        "--console", action="store_true", help="also time a worker's console in headless Chromium"
+    )
     alert.set_defaults(func=cmd_bench_alert)
     return parser
 

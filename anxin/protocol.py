@@ -25,7 +25,27 @@ TOPIC_ROOT = "anxin/v1"
 Channel = Literal["observations", "alerts", "state", "commands"]
 CHANNELS: tuple[str, ...] = ("observations", "alerts", "state", "commands")
 
-ObservationType = Literal["heart_rate", "rr_interval", "spo2", "pulse_rate", "motion", "battery"]
+ObservationType = Literal[
+    "heart_rate",
+    "rr_interval",
+    "spo2",
+    "pulse_rate",
+    "systolic_bp",
+    "diastolic_bp",
+    "mean_arterial_pressure",
+    "body_temperature",
+    "body_weight",
+    "bmi",
+    "glucose",
+    "activity",
+    "motion",
+    "door_open",
+    "bed_occupied",
+    "presence",
+    "ambient_temperature",
+    "humidity",
+    "battery",
+]
 
 # UCUM units, fixed per observation type: converted at parse time, never stored otherwise.
 UNITS: dict[str, str] = {
@@ -33,7 +53,20 @@ UNITS: dict[str, str] = {
     "rr_interval": "s",
     "spo2": "%",
     "pulse_rate": "/min",
+    "systolic_bp": "mm[Hg]",
+    "diastolic_bp": "mm[Hg]",
+    "mean_arterial_pressure": "mm[Hg]",
+    "body_temperature": "Cel",
+    "body_weight": "kg",
+    "bmi": "kg/m2",
+    "glucose": "mmol/L",
+    "activity": "[g]",  # RMS of the dynamic acceleration over a second
     "motion": "1",
+    "door_open": "1",
+    "bed_occupied": "1",
+    "presence": "1",
+    "ambient_temperature": "Cel",
+    "humidity": "%",
     "battery": "%",
 }
 
@@ -87,10 +120,11 @@ class AlertMessage(Message):
     kind: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
     severity: Severity
     raised_at_ms: int = Field(ge=0)
-    observation: ObservationType
-    value: float
-    threshold: float
     message: str = Field(max_length=500)
+    # What a threshold alert was about; an event such as an SOS press has none of these.
+    observation: ObservationType | None = None
+    value: float | None = None
+    threshold: float | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -112,9 +112,9 @@ class Alert(Base):
     last_raised_at_ms: Mapped[int] = mapped_column(BigInteger)
     received_at_ms: Mapped[int] = mapped_column(BigInteger)
     occurrences: Mapped[int] = mapped_column(Integer, default=1)
-    observation: Mapped[str] = mapped_column(String(32))
-    value: Mapped[float] = mapped_column(Float)
-    threshold: Mapped[float] = mapped_column(Float)
+    observation: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
     message: Mapped[str] = mapped_column(Text, default="")
 
 

@@ -122,9 +122,9 @@ class Alert:
     raised_at: str
     last_raised_at: str
     occurrences: int
-    observation: str
-    value: float
-    threshold: float
+    observation: str | None
+    value: float | None
+    threshold: float | None
     message: str
 
     @classmethod

@@ -13,7 +13,7 @@ from anxin.config import EdgeConfig
 from anxin.devices import BTHOME_UUID, FrameError, decode, decode_bthome
 from anxin.edge.queue import DiskQueue
 from anxin.edge.radio import Advertisement, BoundDevice, Notification, Radio
-from anxin.edge.readings import readings_from
+from anxin.edge.readings import device_time_ms, readings_from, sos_event
 from anxin.edge.uplink import Uplink
 from anxin.protocol import UNITS, AlertMessage, Observation, encode
 
@@ -65,7 +65,12 @@ class Gateway:
         except FrameError as exc:
             self._reject(notification.device_id, exc)
             return
-        self.record(notification.device_id, readings_from(values), notification.received_at_ms)
+        self.record(
+            notification.device_id,
+            readings_from(values),
+            notification.received_at_ms,
+            device_time_ms(values),
+        )
 
     def on_advertisement(self, advertisement: Advertisement) -> None:
         data = advertisement.service_data.get(BTHOME_UUID)
@@ -83,9 +88,16 @@ class Gateway:
                 self.counters["repeated_advertisements"] += 1
                 return
             self._last_packet_id[advertisement.device_id] = packet_id
-        self.record(
-            advertisement.device_id, readings_from(decoded.as_dict()), advertisement.received_at_ms
-        )
+        values = decoded.as_dict()
+        event = sos_event(values)
+        if event is not None:
+            self.raise_alert(
+                kind="sos",
+                severity="critical",
+                device_id=advertisement.device_id,
+                message=f"SOS button: {event.replace('_', ' ')}",
+            )
+        self.record(advertisement.device_id, readings_from(values), advertisement.received_at_ms)
 
     def _reject(self, device_id: str, exc: FrameError) -> None:
         self.counters["rejected_frames"] += 1
@@ -93,7 +105,13 @@ class Gateway:
 
     # --- recording and alerting -----------------------------------------------------------
 
-    def record(self, device_id: str, readings: list[tuple[str, float]], ts_ms: int) -> None:
+    def record(
+        self,
+        device_id: str,
+        readings: list[tuple[str, float]],
+        ts_ms: int,
+        device_ts_ms: int | None = None,
+    ) -> None:
         if not readings:
             return
 
@@ -106,6 +124,7 @@ class Gateway:
                     value=value,
                     unit=UNITS[kind],
                     ts_ms=ts_ms,
+                    device_ts_ms=device_ts_ms,
                 ).model_dump_json(exclude_none=True)
                 for seq, (kind, value) in zip(seqs, readings, strict=True)
             ]
@@ -117,35 +136,55 @@ class Gateway:
                 if detector.rule.observation == kind:
                     crossed = detector.update(device_id, value, ts_ms)
                     if crossed is not None:
-                        self.raise_alert(crossed)
+                        self.raise_threshold_alert(crossed)
         self.uplink.wake()
 
-    def raise_alert(self, crossed: ThresholdCrossed) -> AlertMessage:
+    def raise_threshold_alert(self, crossed: ThresholdCrossed) -> AlertMessage:
         rule = crossed.rule
         direction = "above" if rule.above is not None else "below"
         held_s = (crossed.ts_ms - crossed.breaching_since_ms) / 1000
-        text = (
-            f"{rule.observation} {crossed.value:g} {UNITS[rule.observation]} {direction} "
-            f"{crossed.threshold:g} for {held_s:.0f} s"
+        return self.raise_alert(
+            kind=rule.kind,
+            severity=rule.severity,
+            device_id=crossed.device_id,
+            message=(
+                f"{rule.observation} {crossed.value:g} {UNITS[rule.observation]} {direction} "
+                f"{crossed.threshold:g} for {held_s:.0f} s"
+            ),
+            observation=rule.observation,
+            value=crossed.value,
+            threshold=crossed.threshold,
         )
+
+    def raise_alert(
+        self,
+        kind: str,
+        severity: str,
+        device_id: str,
+        message: str,
+        observation: str | None = None,
+        value: float | None = None,
+        threshold: float | None = None,
+    ) -> AlertMessage:
+        """Queue the alert for the cloud (ahead of observations) and act on it locally now."""
         made: list[AlertMessage] = []
 
         def bodies(seqs: list[int]) -> list[str]:
-            message = AlertMessage(
+            alert = AlertMessage(
                 site_id=self.config.gateway.site_id,
                 gateway_id=self.config.gateway.gateway_id,
                 seq=seqs[0],
-                device_id=crossed.device_id,
-                kind=rule.kind,
-                severity=rule.severity,
+                device_id=device_id,
+                kind=kind,
+                severity=severity,  # type: ignore[arg-type]
                 raised_at_ms=self.now_ms(),
-                observation=rule.observation,  # type: ignore[arg-type]
-                value=crossed.value,
-                threshold=crossed.threshold,
-                message=text,
+                message=message,
+                observation=observation,  # type: ignore[arg-type]
+                value=value,
+                threshold=threshold,
             )
-            made.append(message)
-            return [encode(message).decode()]
+            made.append(alert)
+            return [encode(alert).decode()]
 
         self.queue.put("alerts", 1, bodies)
         self.counters["alerts"] += 1

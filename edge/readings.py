@@ -1,7 +1,9 @@
-"""From a decoded device value to the observations the gateway records."""
+"""From a decoded device value (its ``as_dict()``) to the observations the gateway records."""
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
 from typing import Any
 
 # as_dict() key -> observation type, for single values.
@@ -9,9 +11,36 @@ _SCALARS = {
     "heart_rate": "heart_rate",
     "spo2": "spo2",
     "pulse_rate": "pulse_rate",
+    "systolic": "systolic_bp",
+    "diastolic": "diastolic_bp",
+    "mean_arterial_pressure": "mean_arterial_pressure",
+    "body_temperature": "body_temperature",
+    "body_weight": "body_weight",
+    "bmi": "bmi",
+    "glucose": "glucose",
     "battery": "battery",
+    # BTHome home sensors
     "motion": "motion",
+    "opening": "door_open",
+    "door": "door_open",
+    "occupancy": "bed_occupied",
+    "presence": "presence",
+    "temperature": "ambient_temperature",
+    "humidity": "humidity",
 }
+
+# BTHome button events that mean someone pressed the SOS button.
+SOS_EVENTS = frozenset(
+    {
+        "press",
+        "double_press",
+        "triple_press",
+        "long_press",
+        "long_double_press",
+        "long_triple_press",
+        "hold_press",
+    }
+)
 
 
 def readings_from(values: dict[str, Any]) -> list[tuple[str, float]]:
@@ -28,4 +57,38 @@ def readings_from(values: dict[str, Any]) -> list[tuple[str, float]]:
         if value is not None:
             readings.append((kind, float(value)))
     readings.extend(("rr_interval", float(rr)) for rr in values.get("rr_intervals") or ())
+    samples = values.get("samples")
+    if samples:
+        readings.append(("activity", activity_g(samples)))
     return readings
+
+
+def activity_g(samples: list[list[float]]) -> float:
+    """RMS of the dynamic acceleration (magnitude less 1 g of gravity) over the samples, in g."""
+    deviations = [math.sqrt(x * x + y * y + z * z) - 1.0 for x, y, z in samples]
+    return math.sqrt(sum(d * d for d in deviations) / len(deviations))
+
+
+def device_time_ms(values: dict[str, Any]) -> int | None:
+    """The device's own timestamp, where the profile sends one.
+
+    Health profiles send local wall-clock time without a zone; it is kept as if UTC,
+    because it is a record of what the device said (clocks drift or reset to 2000-01-01),
+    never the time the gateway orders by.
+    """
+    stamp = values.get("timestamp")
+    if not isinstance(stamp, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def sos_event(values: dict[str, Any]) -> str | None:
+    """The button event when an SOS button was pressed, else None."""
+    event = values.get("button")
+    return event if isinstance(event, str) and event in SOS_EVENTS else None

@@ -17,8 +17,21 @@ def most_urgent_first(alerts: list[Alert]) -> list[Alert]:
     return sorted(alerts, key=lambda alert: SEVERITY_ORDER.get(alert.severity, len(SEVERITY_ORDER)))
 
 
-def alert_card(alert: Alert, language: str) -> html.Div:
+def _reading(alert: Alert, language: str) -> list[html.Span]:
+    """The reading against its threshold; an event alert (an SOS press) has none."""
+    if alert.value is None or alert.threshold is None or alert.observation is None:
+        return []
     unit = UNITS.get(alert.observation, "")
+    text = i18n.text(
+        "alerts.value",
+        language,
+        value=measurement(alert.value, unit, language),
+        threshold=measurement(alert.threshold, unit, language),
+    )
+    return [html.Span(text, className="alert-value")]
+
+
+def alert_card(alert: Alert, language: str) -> html.Div:
     who = alert.person_name or i18n.text("alerts.unknown_person", language, device=alert.device_id)
     return html.Div(
         className=f"alert-card severity-{alert.severity}",
@@ -45,15 +58,7 @@ def alert_card(alert: Alert, language: str) -> html.Div:
             html.Div(
                 className="alert-details",
                 children=[
-                    html.Span(
-                        i18n.text(
-                            "alerts.value",
-                            language,
-                            value=measurement(alert.value, unit, language),
-                            threshold=measurement(alert.threshold, unit, language),
-                        ),
-                        className="alert-value",
-                    ),
+                    *_reading(alert, language),
                     html.Span(
                         i18n.text("alerts.raised_at", language, time=local_clock(alert.raised_at)),
                         className="alert-time",

@@ -100,7 +100,7 @@ async def test_observations_query(client: TestClient) -> None:
     ).json()
     assert later["observations"] == []
     for params, named in (
-        ({"type": "glucose"}, "'type'"),
+        ({"type": "blood_sugar"}, "'type'"),
         ({"type": "heart_rate", "since": "yesterday"}, "'since'"),
         ({"type": "heart_rate", "limit": "0"}, "'limit'"),
     ):

@@ -6,6 +6,7 @@ import pytest
 from anxin.cloud.ingest import Ingest
 from anxin.cloud.registry import Principal
 from anxin.cloud.stores import Stores
+from anxin.protocol import AlertMessage, encode
 from tests.support.cloud import alert_payload, batch_payload, seeded_stores
 
 ADMIN = Principal("admin", "admin", "admin", None, frozenset())
@@ -80,3 +81,20 @@ def test_alert_repeats_fold_into_the_open_alert(ingest: Ingest, stores: Stores) 
     assert alerts[0].person_id == "p0001"
     assert alerts[0].occurrences == 2
     assert alerts[0].value == 140
+
+
+def test_an_event_alert_without_a_reading_is_stored(ingest: Ingest, stores: Stores) -> None:
+    sos = AlertMessage(
+        site_id="home-1",
+        gateway_id="gw-1",
+        seq=200,
+        device_id="motion-1",
+        kind="sos",
+        severity="critical",
+        raised_at_ms=1_000,
+        message="SOS button: long press",
+    )
+    assert ingest.handle("anxin/v1/home-1/gw-1/alerts", encode(sos)).new == 1
+    alert = stores.registry.alerts_visible_to(ADMIN)[0]
+    assert (alert.kind, alert.severity, alert.person_id) == ("sos", "critical", "p0001")
+    assert alert.value is None and alert.threshold is None

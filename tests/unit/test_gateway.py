@@ -1,0 +1,128 @@
+"""The gateway's handling of real device frames: observations, alerts, bad frames.
+
+The radio is the one part not exercised here (it is never started; the virtual-radio
+integration tests cover it); frames come from the devices' own encoders.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from anxin.config import EdgeConfig, GatewayConfig
+from anxin.devices import (
+    HEART_RATE_MEASUREMENT,
+    HeartRateMeasurement,
+    SensorContact,
+    encode_bthome,
+    encode_heart_rate_measurement,
+)
+from anxin.edge.gateway import Gateway
+from anxin.edge.radio import Advertisement, Notification
+from anxin.edge.readings import device_time_ms, readings_from
+
+
+class IdleRadio:
+    def device_states(self) -> dict[str, str]:
+        return {}
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[Gateway]:
+    config = EdgeConfig(
+        gateway=GatewayConfig(site_id="home-1", gateway_id="gw-1", queue_path=tmp_path / "q.sqlite")
+    )
+    gateway = Gateway(config, IdleRadio())  # type: ignore[arg-type]
+    yield gateway
+    gateway.queue.close()
+
+
+def heart_rate(
+    bpm: int, at_ms: int, contact: SensorContact = SensorContact.DETECTED
+) -> Notification:
+    frame = encode_heart_rate_measurement(
+        HeartRateMeasurement(heart_rate=bpm, sensor_contact=contact, rr_intervals_1024=(820, 840))
+    )
+    return Notification("hr-1", "C0:00:00:00:00:01", HEART_RATE_MEASUREMENT, frame, at_ms)
+
+
+def queued(gateway: Gateway) -> list[tuple[str, dict[str, object]]]:
+    return [(m.channel, json.loads(m.body)) for m in gateway.queue.peek(1000)]
+
+
+def test_a_heart_rate_frame_becomes_observations_in_ucum(gateway: Gateway) -> None:
+    gateway.on_notification(heart_rate(72, 1_000))
+    rows = [body for channel, body in queued(gateway)]
+    assert [(r["type"], r["value"], r["unit"]) for r in rows] == [
+        ("heart_rate", 72.0, "/min"),
+        ("rr_interval", 820 / 1024, "s"),
+        ("rr_interval", 840 / 1024, "s"),
+    ]
+    assert [r["seq"] for r in rows] == [0, 1, 2]
+    assert all(r["ts_ms"] == 1_000 for r in rows)
+
+
+def test_lost_skin_contact_records_no_heart_rate(gateway: Gateway) -> None:
+    gateway.on_notification(heart_rate(0, 1_000, SensorContact.NOT_DETECTED))
+    assert queued(gateway) == []
+
+
+def test_a_malformed_frame_is_counted_and_the_next_one_still_flows(gateway: Gateway) -> None:
+    bad = Notification("hr-1", "C0:00:00:00:00:01", HEART_RATE_MEASUREMENT, b"\x01\x48", 1_000)
+    gateway.on_notification(bad)
+    assert gateway.counters["rejected_frames"] == 1
+    gateway.on_notification(heart_rate(70, 2_000))
+    assert queued(gateway)[0][1]["value"] == 70.0
+
+
+def test_sustained_high_heart_rate_raises_one_alert_ahead_of_the_data(gateway: Gateway) -> None:
+    raised = []
+    gateway.alert_listeners.append(raised.append)
+    for second in range(15):
+        gateway.on_notification(heart_rate(130, second * 1000))
+    assert [a.kind for a in raised] == ["heart_rate_high"]
+    channel, alert = queued(gateway)[0]
+    assert channel == "alerts"
+    assert alert["value"] == 130.0 and alert["threshold"] == 120.0 and alert["severity"] == "high"
+
+
+def sos_frame(packet_id: int, event: str) -> Advertisement:
+    data = encode_bthome([("packet_id", packet_id), ("button", event)], trigger_based=True)
+    return Advertisement("sos-1", "C0:00:00:00:00:09", {0xFCD2: data}, -50, 5_000)
+
+
+def test_an_sos_press_is_a_critical_alert_once_per_press(gateway: Gateway) -> None:
+    raised = []
+    gateway.alert_listeners.append(raised.append)
+    gateway.on_advertisement(sos_frame(7, "long_press"))
+    gateway.on_advertisement(sos_frame(7, "long_press"))  # the sensor repeats each advertisement
+    gateway.on_advertisement(sos_frame(8, "press"))
+    assert [(a.kind, a.severity) for a in raised] == [("sos", "critical"), ("sos", "critical")]
+    assert raised[0].value is None and "long press" in raised[0].message
+    assert gateway.counters["repeated_advertisements"] == 1
+
+
+def test_device_timestamps_and_new_profiles_map_to_observations() -> None:
+    values = {
+        "systolic": 142.0,
+        "diastolic": 91.0,
+        "mean_arterial_pressure": None,
+        "pulse_rate": 77.0,
+        "timestamp": "2000-01-01T00:00:05",
+    }
+    assert readings_from(values) == [
+        ("pulse_rate", 77.0),
+        ("systolic_bp", 142.0),
+        ("diastolic_bp", 91.0),
+    ]
+    assert device_time_ms(values) == 946_684_805_000
+    assert device_time_ms({"timestamp": None}) is None
+    assert readings_from({"opening": True, "temperature": 21.5}) == [
+        ("door_open", 1.0),
+        ("ambient_temperature", 21.5),
+    ]
+    still = readings_from({"samples": [[0.0, 0.0, 1.0]] * 10})
+    assert still == [("activity", 0.0)]

@@ -96,6 +96,8 @@ class DeviceBindingConfig(Section):
     device_id: str
     address: str
     kind: str
+    # BTHome encryption key of the sensor (16 bytes as 32 hex digits), when it encrypts.
+    bind_key: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f]{32}$")
 
 
 class EdgeConfig(Section):

@@ -134,8 +134,11 @@ class Uplink:
 
     async def _send_loop(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose the
+            # cancellation from stop() when the wake-up arrives at the same moment.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                async with asyncio.timeout(1.0):
+                    await self._wake.wait()
             self._wake.clear()
             if self._connected.is_set():
                 self._send_available()

@@ -83,3 +83,13 @@ def test_edge_config_requires_identity(tmp_path: Path) -> None:
     )
     assert config.devices[0].kind == "heart_rate_strap"
     assert any(rule.kind == "heart_rate_high" for rule in config.thresholds)
+
+
+def test_a_malformed_bind_key_is_named(tmp_path: Path) -> None:
+    text = (
+        '[gateway]\nsite_id = "h"\ngateway_id = "g"\n'
+        '[[devices]]\ndevice_id = "sos-1"\naddress = "C0:00:00:00:00:09"\nkind = "bthome_sos"\n'
+        'bind_key = "not-hex"\n'
+    )
+    with pytest.raises(ConfigError, match=r"key 'devices\.0\.bind_key'"):
+        load_config(EdgeConfig, write(tmp_path, text), environ={})

@@ -83,6 +83,34 @@ def cmd_edge(args: argparse.Namespace) -> None:
     _run(run_gateway(load_config(EdgeConfig, args.config), simulate=args.simulate))
 
 
+def cmd_sim(args: argparse.Namespace) -> None:
+    from anxin.firmware_sim.scenario_file import ScenarioError, load_scenario
+    from anxin.sim import run_scenario_cli
+
+    try:
+        load_scenario(args.scenario)  # report a bad file before anything starts
+    except ScenarioError as exc:
+        raise ConfigError(str(exc)) from None
+    config = load_config(EdgeConfig, args.config) if args.config else None
+    _run(
+        run_scenario_cli(
+            args.scenario,
+            args.speed,
+            args.seed,
+            config,
+            args.mqtt_host,
+            args.mqtt_port,
+            args.print,
+        )
+    )
+
+
+def cmd_bench_sim(args: argparse.Namespace) -> None:
+    from anxin.bench_sim import run_sim_bench
+
+    run_sim_bench(args.homes, args.seconds)
+
+
 def cmd_bench_alert(args: argparse.Namespace) -> None:
     from anxin.bench import run_alert_bench
 
@@ -136,6 +164,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="use simulated devices on a virtual radio instead of BlueZ",
     )
     edge.set_defaults(func=cmd_edge)
+
+    sim = commands.add_parser("sim", help="play a scenario file on a simulated home")
+    sim.add_argument("--scenario", type=Path, required=True, help="scenario TOML file")
+    sim.add_argument("--speed", type=float, help="time acceleration (default: the file's)")
+    sim.add_argument("--seed", type=int, help="random seed (default: the file's)")
+    sim.add_argument("--config", type=Path, help="gateway TOML file: publish to its broker")
+    sim.add_argument("--mqtt-host", help="publish to this broker with a default gateway config")
+    sim.add_argument("--mqtt-port", type=int, default=1883)
+    sim.add_argument("--print", action="store_true", help="print decoded readings")
+    sim.set_defaults(func=cmd_sim)
     bench = commands.add_parser("bench", help="measurements that print their figures")
     bench_commands = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCH")
     alert = bench_commands.add_parser(
@@ -148,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--console", action="store_true", help="also time a worker's console in headless Chromium"
     )
     alert.set_defaults(func=cmd_bench_alert)
+    bench_sim = bench_commands.add_parser(
+        "sim", help="simulated homes on the virtual radio: notifications/s, CPU share, RSS"
+    )
+    bench_sim.add_argument("--homes", type=int, default=20)
+    bench_sim.add_argument("--seconds", type=float, default=30.0)
+    bench_sim.set_defaults(func=cmd_bench_sim)
     return parser
 
 

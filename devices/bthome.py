@@ -68,6 +68,7 @@ OBJECT_TYPES: dict[int, ObjectType] = {
         ObjectType(0x1A, "door", 1, "binary"),
         ObjectType(0x21, "motion", 1, "binary"),
         ObjectType(0x23, "occupancy", 1, "binary"),
+        ObjectType(0x25, "presence", 1, "binary"),
         ObjectType(0x2D, "window", 1, "binary"),
         ObjectType(0x2E, "humidity", 1, "uint", 1, "%"),
         ObjectType(0x3A, "button", 1, "button"),
@@ -90,6 +91,7 @@ _ID_BY_NAME = {
     "door": 0x1A,
     "motion": 0x21,
     "occupancy": 0x23,
+    "presence": 0x25,
     "window": 0x2D,
     "button": 0x3A,
 }

@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from anxin.analytics.thresholds import ThresholdCrossed, ThresholdDetector
 from anxin.config import EdgeConfig
-from anxin.devices import BTHOME_UUID, FrameError, decode, decode_bthome
+from anxin.devices import BTHOME_UUID, FrameError, decode
+from anxin.devices.bthome_replay import BTHomeReceiver
 from anxin.edge.queue import DiskQueue
 from anxin.edge.radio import Advertisement, BoundDevice, Notification, Radio
 from anxin.edge.readings import device_time_ms, readings_from, sos_event
@@ -34,7 +35,9 @@ class Gateway:
         self.detectors = [ThresholdDetector(rule) for rule in config.thresholds]
         self.counters: Counter[str] = Counter()
         self.alert_listeners: list[AlertListener] = [self._log_alert]
-        self._last_packet_id: dict[str, int] = {}
+        self.bthome = BTHomeReceiver(
+            {d.address: bytes.fromhex(d.bind_key) for d in config.devices if d.bind_key}
+        )
         self._state_task: asyncio.Task[None] | None = None
 
     @property
@@ -77,17 +80,15 @@ class Gateway:
         if data is None:
             return
         try:
-            decoded = decode_bthome(data)
+            # Decrypts with the sensor's bind key, drops the repeats every sensor sends,
+            # and refuses a replayed encrypted frame.
+            decoded = self.bthome.accept(advertisement.address, data)
         except FrameError as exc:
             self._reject(advertisement.device_id, exc)
             return
-        packet_id = decoded.packet_id
-        if packet_id is not None:
-            # Sensors repeat each advertisement several times; the packet id says which are repeats.
-            if self._last_packet_id.get(advertisement.device_id) == packet_id:
-                self.counters["repeated_advertisements"] += 1
-                return
-            self._last_packet_id[advertisement.device_id] = packet_id
+        if decoded is None:
+            self.counters["repeated_advertisements"] += 1
+            return
         values = decoded.as_dict()
         event = sos_event(values)
         if event is not None:

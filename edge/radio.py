@@ -14,11 +14,12 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from anxin.devices.advertising import service_data_16
 from anxin.devices.catalogue import device_kind
 from anxin.devices.errors import FrameError
+from anxin.devices.uuids import uuid_label, uuid_string
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,11 @@ class _Tracker:
                 return OUT_OF_RANGE
             return RECONNECTING if self.ever_connected else CONNECTING
         return ADVERTISING if self.recently_seen(out_of_range_after_s) else OUT_OF_RANGE
+
+
+def _bumble_uuid(uuid_class, value: int):
+    # 16-bit UUIDs stay 16-bit on the wire: ATT matches service declarations byte for byte.
+    return uuid_class.from_16_bits(value) if value <= 0xFFFF else uuid_class(uuid_string(value))
 
 
 def _safe_call(callback: Callable[[object], None], value: object) -> None:
@@ -293,7 +299,6 @@ class BumbleRadio:
             await asyncio.sleep(self.backoff.delay(0))
 
     async def _connect(self, tracker: _Tracker):
-        from bumble.core import UUID
         from bumble.device import Peer
         from bumble.hci import Address
 
@@ -311,23 +316,10 @@ class BumbleRadio:
                     self._controller.pending_le_connection = None
                 raise
         try:
-            peer = Peer(connection)
-            for service in tracker.kind.services:
-                streamed = [c.uuid for c in service.characteristics if c.notify or c.indicate]
-                if not streamed:
-                    continue
-                proxies = await peer.discover_service(UUID.from_16_bits(service.uuid))
-                if not proxies:
-                    raise RuntimeError(f"service 0x{service.uuid:04X} not found")
-                for uuid in streamed:
-                    characteristics = await peer.discover_characteristics(
-                        uuids=[UUID.from_16_bits(uuid)], service=proxies[0]
-                    )
-                    if not characteristics:
-                        raise RuntimeError(f"characteristic 0x{uuid:04X} not found")
-                    await peer.subscribe(
-                        characteristics[0], self._forwarder(tracker, uuid), prefer_notify=True
-                    )
+            # A device that drops the link mid-discovery would otherwise leave us waiting
+            # out bumble's 30 s GATT request timeout before the next attempt.
+            async with asyncio.timeout(self.connect_timeout_s):
+                await self._subscribe_all(Peer(connection), tracker)
         except BaseException:
             with contextlib.suppress(Exception):
                 await connection.disconnect()
@@ -337,6 +329,33 @@ class BumbleRadio:
         self._connections[tracker.address] = connection
         logger.info("%s: connected and subscribed", tracker.bound.device_id)
         return connection
+
+    async def _subscribe_all(self, peer: Any, tracker: _Tracker) -> None:
+        from bumble.core import UUID
+
+        if tracker.kind.att_mtu > 23:  # longer notifications would be truncated
+            await peer.request_mtu(tracker.kind.att_mtu)
+        for service in tracker.kind.services:
+            streamed = [c.uuid for c in service.characteristics if c.notify or c.indicate]
+            indicated = {c.uuid for c in service.characteristics if c.indicate}
+            if not streamed:
+                continue
+            proxies = await peer.discover_service(_bumble_uuid(UUID, service.uuid))
+            if not proxies:
+                raise RuntimeError(f"service {uuid_label(service.uuid)} not found")
+            for uuid in streamed:
+                characteristics = await peer.discover_characteristics(
+                    uuids=[_bumble_uuid(UUID, uuid)], service=proxies[0]
+                )
+                if not characteristics:
+                    raise RuntimeError(f"characteristic {uuid_label(uuid)} not found")
+                # bumble enables indications on indicate-only characteristics and
+                # confirms each one; where both exist, the catalogue picks.
+                await peer.subscribe(
+                    characteristics[0],
+                    self._forwarder(tracker, uuid),
+                    prefer_notify=uuid not in indicated,
+                )
 
     def _forwarder(self, tracker: _Tracker, uuid: int) -> Callable[[bytes], None]:
         def forward(value: bytes) -> None:

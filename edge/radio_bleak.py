@@ -15,6 +15,8 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+from anxin.devices.uuids import uuid_string
+
 from .radio import (
     Advertisement,
     AdvertisementCallback,
@@ -31,7 +33,6 @@ from .radio import (
 logger = logging.getLogger(__name__)
 
 _SIG_SUFFIX = "-0000-1000-8000-00805f9b34fb"
-_SIG_BASE = "0000{:04x}" + _SIG_SUFFIX
 
 
 def uuid16_from_string(uuid: str) -> int | None:
@@ -150,9 +151,7 @@ class BleakRadio:
                     disconnected_callback=lambda _c, event=disconnected: event.set(),
                 )
                 for uuid in tracker.kind.streamed_characteristics:
-                    await client.start_notify(
-                        _SIG_BASE.format(uuid), self._forwarder(tracker, uuid)
-                    )
+                    await client.start_notify(uuid_string(uuid), self._forwarder(tracker, uuid))
             except asyncio.CancelledError:
                 raise
             except Exception as error:

@@ -39,6 +39,7 @@ class Uplink:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: mqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
 
     def topic(self, channel: str) -> str:
         return topic(
@@ -74,6 +75,7 @@ class Uplink:
         )
 
     async def stop(self) -> None:
+        self._stopped = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -123,6 +125,8 @@ class Uplink:
         self._in_flight.clear()
 
     def _on_acknowledged(self, mid: int) -> None:
+        if self._stopped:
+            return  # the queue may be closed; those rows are simply sent again next start
         seqs = self._in_flight.pop(mid, None)
         if seqs is None:
             return  # an acknowledgement from before a reconnect; its rows are being resent

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import ClassVar
 
 from bumble.controller import Controller
@@ -40,6 +41,7 @@ from anxin.devices.gatt import (
     PLX_CONTINUOUS_MEASUREMENT,
     HeartRateMeasurement,
     PlxContinuousMeasurement,
+    PlxDeviceSensorStatus,
     PlxMeasurementStatus,
     SensorContact,
     encode_battery_level,
@@ -50,13 +52,27 @@ from anxin.devices.gatt import (
 
 from .activity import ActivityModel
 from .clock import Clock, ScaledClock
+from .perfusion import PerfusionModel
 from .physiology import SimulatedPerson
 
 logger = logging.getLogger(__name__)
 
 BODY_SENSOR_LOCATION = 0x2A38
 PLX_FEATURES = 0x2A60
+_PLX_STATUS_USED = (
+    PlxMeasurementStatus.VALIDATED_DATA
+    | PlxMeasurementStatus.QUESTIONABLE_MEASUREMENT
+    | PlxMeasurementStatus.MEASUREMENT_UNAVAILABLE
+)
+_PLX_SENSOR_STATUS_USED = (
+    PlxDeviceSensorStatus.LOW_PERFUSION | PlxDeviceSensorStatus.SENSOR_UNCONNECTED_TO_USER
+)
 MAX_RR_PER_NOTIFICATION = 9  # 1 flag + 1 HR + 9*2 RR = 20 bytes, fits the default ATT MTU
+
+
+# Rewrites one notification (characteristic UUID, payload) into the frames actually sent;
+# faults use it to corrupt, drop or repeat frames.
+FrameFilter = Callable[[UUID, bytes], list[bytes]]
 
 
 def _uuid(value: int) -> UUID:
@@ -67,6 +83,8 @@ class SimulatedDevice:
     """Lifecycle shared by all simulated devices: ``start()``, ``stop()``, range."""
 
     kind: ClassVar[str]
+    # Simulated-time battery drain; 0 for mains-powered devices. Instances may override.
+    battery_drain_pct_per_day: float = 0.0
 
     def __init__(
         self,
@@ -86,12 +104,14 @@ class SimulatedDevice:
         self.clock: Clock = clock or ScaledClock()
         self.interval_s = interval_s
         self.battery_pct = battery_pct
+        self._battery_origin: tuple[float, int] | None = None  # (t_s, pct) when first ticked
         self.sent = 0  # notifications or advertisement updates produced
         self.in_range = True
         self.controller: Controller | None = None
         self.device: Device | None = None
         self._task: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
+        self.frame_filters: list[FrameFilter] = []
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -163,12 +183,36 @@ class SimulatedDevice:
             if not self.in_range:
                 continue
             try:
+                self._drain_battery(self.clock.now())
                 await self._tick(self.clock.now())
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # A dropped link mid-notification is normal radio life; keep ticking.
                 logger.debug("%s: tick failed", self.device_id, exc_info=True)
+
+    def _drain_battery(self, t_s: float) -> None:
+        """Linear drain in simulated time; a GATT ``battery_char`` follows the level."""
+        if self._battery_origin is None:
+            self._battery_origin = (t_s, self.battery_pct)
+        start_t, start_pct = self._battery_origin
+        drained = self.battery_drain_pct_per_day * (t_s - start_t) / 86_400
+        level = max(0, min(100, round(start_pct - drained)))
+        if level != self.battery_pct:
+            self.battery_pct = level
+            battery_char = getattr(self, "battery_char", None)
+            if battery_char is not None:
+                battery_char.value = encode_battery_level(level)
+
+    async def _notify(self, characteristic: Characteristic, payload: bytes) -> None:
+        """Notify subscribers through ``frame_filters``."""
+        assert self.device is not None
+        frames = [payload]
+        for frame_filter in self.frame_filters:
+            frames = [out for frame in frames for out in frame_filter(characteristic.uuid, frame)]
+        for frame in frames:
+            await self.device.notify_subscribers(characteristic, frame)
+            self.sent += 1
 
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)
@@ -208,6 +252,9 @@ class _GattPeripheral(SimulatedDevice):
     async def _quiet_radio(self) -> None:
         assert self.device is not None
         self.device.remove_listener(Device.EVENT_CONNECTION, self._on_connection)
+        # A re-advertise spawned by a just-dropped link may be half done; stopping
+        # advertising under it leaves bumble's advertising-set table inconsistent.
+        await asyncio.gather(*self._side_tasks, return_exceptions=True)
         await self.device.stop_advertising()
         for connection in list(self.device.connections.values()):
             with contextlib.suppress(Exception):
@@ -219,6 +266,7 @@ class HeartRateStrap(_GattPeripheral):
     a uint8 heart rate and the RR intervals of the beats since the last notification."""
 
     kind = "heart_rate_strap"
+    battery_drain_pct_per_day = 5.0  # coin cell, a few weeks of wear
     service_uuids = (HEART_RATE_SERVICE,)
 
     def __init__(self, link: LocalLink, address: str, person: SimulatedPerson, **kw) -> None:
@@ -270,22 +318,21 @@ class HeartRateStrap(_GattPeripheral):
         measurement = self.measure(t_s)
         self.last_measurement = measurement
         if self.device.connections:
-            await self.device.notify_subscribers(
-                self.hr_char, encode_heart_rate_measurement(measurement)
-            )
-            self.sent += 1
+            await self._notify(self.hr_char, encode_heart_rate_measurement(measurement))
 
 
 class PulseOximeter(_GattPeripheral):
     """Pulse Oximeter service (0x1822) notifying 0x2A5F about once per simulated second."""
 
     kind = "pulse_oximeter"
+    battery_drain_pct_per_day = 20.0  # AAA cells, continuous measurement
     service_uuids = (PULSE_OXIMETER_SERVICE,)
 
     def __init__(self, link: LocalLink, address: str, person: SimulatedPerson, **kw) -> None:
         kw.setdefault("name", "Anxin Oximeter")
         super().__init__(link, address, **kw)
         self.person = person
+        self.perfusion = PerfusionModel()
         self.last_measurement: PlxContinuousMeasurement | None = None
 
     def _setup_gatt(self, device: Device) -> None:
@@ -299,7 +346,11 @@ class PulseOximeter(_GattPeripheral):
             _uuid(PLX_FEATURES),
             Characteristic.Properties.READ,
             Characteristic.READABLE,
-            (0x0001).to_bytes(2, "little"),  # measurement status supported
+            # Features: measurement status, device/sensor status and PAI supported, then
+            # which measurement-status and device/sensor-status bits this device sets.
+            (0x0043).to_bytes(2, "little")
+            + int(_PLX_STATUS_USED).to_bytes(2, "little")
+            + int(_PLX_SENSOR_STATUS_USED).to_bytes(3, "little"),
         )
         self.battery_char = Characteristic(
             _uuid(BATTERY_LEVEL),
@@ -316,10 +367,17 @@ class PulseOximeter(_GattPeripheral):
 
     def measure(self, t_s: float) -> PlxContinuousMeasurement:
         sample = self.person.sample(t_s, t_s)
+        low = self.perfusion.is_low(t_s)
         return PlxContinuousMeasurement(
             spo2=float(round(sample.spo2_pct)),
             pulse_rate=float(round(sample.heart_rate_bpm)),
-            measurement_status=PlxMeasurementStatus.VALIDATED_DATA,
+            measurement_status=PlxMeasurementStatus.QUESTIONABLE_MEASUREMENT
+            if low
+            else PlxMeasurementStatus.VALIDATED_DATA,
+            device_sensor_status=PlxDeviceSensorStatus.LOW_PERFUSION
+            if low
+            else PlxDeviceSensorStatus(0),
+            pulse_amplitude_index=round(self.perfusion.index_pct(t_s), 1),
         )
 
     async def _tick(self, t_s: float) -> None:
@@ -327,10 +385,7 @@ class PulseOximeter(_GattPeripheral):
         measurement = self.measure(t_s)
         self.last_measurement = measurement
         if self.device.connections:
-            await self.device.notify_subscribers(
-                self.plx_char, encode_plx_continuous_measurement(measurement)
-            )
-            self.sent += 1
+            await self._notify(self.plx_char, encode_plx_continuous_measurement(measurement))
 
 
 class BTHomeMotionSensor(SimulatedDevice):
@@ -341,6 +396,7 @@ class BTHomeMotionSensor(SimulatedDevice):
     """
 
     kind = "bthome_motion"
+    battery_drain_pct_per_day = 0.3  # coin cell, about a year
 
     def __init__(
         self,

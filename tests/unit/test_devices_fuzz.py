@@ -13,6 +13,7 @@ from anxin.devices.gatt import (
     decode_heart_rate_measurement,
     encode_heart_rate_measurement,
 )
+from anxin.devices.profiles import PROFILE_DECODERS
 
 CHARACTERISTICS = sorted(DECODERS)
 
@@ -61,3 +62,16 @@ def test_advertising_parser(payload):
 def test_heart_rate_round_trip(hr, contact, energy, rr):
     m = HeartRateMeasurement(hr, contact, energy, tuple(rr), uint16_format=hr > 255)
     assert decode_heart_rate_measurement(encode_heart_rate_measurement(m)) == m
+
+
+@settings(max_examples=600)
+@given(st.sampled_from(sorted(PROFILE_DECODERS)), st.integers(0, 0x1F), st.binary(max_size=30))
+def test_health_profile_decoders_with_every_flag_combination(uuid, flags, rest):
+    """BP, cuff, PLX spot-check, thermometer, weight, glucose, date time, body sensor
+    location: the low five flag bits drive their optional fields, so try them all."""
+    try:
+        value = decode(uuid, bytes([flags]) + rest)
+    except FrameError as err:
+        assert err.offset >= 0 and err.reason and err.uuid == f"0x{uuid:04X}"
+        return
+    assert isinstance(value.as_dict(), dict)

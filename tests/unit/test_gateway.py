@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from anxin.config import EdgeConfig, GatewayConfig
+from anxin.config import DeviceBindingConfig, EdgeConfig, GatewayConfig
 from anxin.devices import (
     HEART_RATE_MEASUREMENT,
     HeartRateMeasurement,
@@ -126,3 +126,40 @@ def test_device_timestamps_and_new_profiles_map_to_observations() -> None:
     ]
     still = readings_from({"samples": [[0.0, 0.0, 1.0]] * 10})
     assert still == [("activity", 0.0)]
+
+
+KEY = bytes.fromhex("231d39c1d7cc1ab1aee224cd096db932")
+SOS_ADDRESS = "C0:00:00:00:00:0A"
+
+
+def test_an_encrypted_sos_button_is_trusted_only_when_its_frames_authenticate(
+    tmp_path: Path,
+) -> None:
+    config = EdgeConfig(
+        gateway=GatewayConfig(site_id="h", gateway_id="g", queue_path=tmp_path / "q.sqlite"),
+        devices=(
+            DeviceBindingConfig(
+                device_id="sos-2", address=SOS_ADDRESS, kind="bthome_button", bind_key=KEY.hex()
+            ),
+        ),
+    )
+    gateway = Gateway(config, IdleRadio())  # type: ignore[arg-type]
+    raised = []
+    gateway.alert_listeners.append(raised.append)
+
+    def advert(data: bytes) -> Advertisement:
+        return Advertisement("sos-2", SOS_ADDRESS, {0xFCD2: data}, -50, 1_000)
+
+    def sealed(packet_id: int, counter: int) -> bytes:
+        objects = [("packet_id", packet_id), ("button", "long_press")]
+        return encode_bthome(
+            objects, trigger_based=True, key=KEY, address=SOS_ADDRESS, counter=counter
+        )
+
+    gateway.on_advertisement(advert(encode_bthome([("packet_id", 1), ("button", "press")])))
+    assert raised == [] and gateway.counters["rejected_frames"] == 1  # plain text: spoofed
+    gateway.on_advertisement(advert(sealed(2, counter=10)))
+    assert [a.kind for a in raised] == ["sos"]
+    gateway.on_advertisement(advert(sealed(1, counter=9)))  # an old frame played back
+    assert len(raised) == 1 and gateway.counters["rejected_frames"] == 2
+    gateway.queue.close()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from anxin.config import DeviceBindingConfig
 from anxin.edge.radio import BumbleRadio
@@ -11,9 +12,28 @@ from anxin.firmware_sim import (
     PersonProfile,
     Scenario,
     SimulatedPerson,
-    TachycardiaScenario,
     VirtualHome,
 )
+from anxin.firmware_sim.episodes import DesaturationEpisode, EpisodeScenario, HeartRateEpisode
+
+# How each device kind joins a simulated home; wearables carry the simulated person.
+_ADD: dict[str, Callable[[VirtualHome, SimulatedPerson, dict[str, Any]], object]] = {
+    "heart_rate_strap": lambda home, person, ids: home.add_heart_rate_strap(person, **ids),
+    "pulse_oximeter": lambda home, person, ids: home.add_pulse_oximeter(person, **ids),
+    "spot_check_oximeter": lambda home, person, ids: home.add_spot_check_oximeter(person, **ids),
+    "blood_pressure_cuff": lambda home, person, ids: home.add_blood_pressure_cuff(person, **ids),
+    "thermometer": lambda home, _person, ids: home.add_thermometer(**ids),
+    "weight_scale": lambda home, _person, ids: home.add_weight_scale(**ids),
+    "glucose_meter": lambda home, _person, ids: home.add_glucose_meter(**ids),
+    "accelerometer_wearable": lambda home, _person, ids: home.add_accelerometer_wearable(**ids),
+    "bthome_motion": lambda home, _person, ids: home.add_motion_sensor(**ids),
+    "bthome_door": lambda home, _person, ids: home.add_door_sensor(**ids),
+    "bthome_bed": lambda home, _person, ids: home.add_bed_sensor(**ids),
+    "bthome_presence": lambda home, _person, ids: home.add_presence_sensor(**ids),
+    "bthome_button": lambda home, _person, ids: home.add_sos_button(**ids),
+    "bthome_room": lambda home, _person, ids: home.add_room_sensor(**ids),
+}
+_ENCRYPTING = {"bthome_door", "bthome_bed", "bthome_presence", "bthome_button", "bthome_room"}
 
 
 def simulated_home(
@@ -23,20 +43,23 @@ def simulated_home(
     scenario: Scenario | None = None,
     seed: int = 0,
 ) -> VirtualHome:
-    """One person wearing the configured strap and oximeter, with the configured home sensors."""
+    """One person with the configured wearables, in a home with the configured sensors."""
     person = SimulatedPerson(profile=profile, scenario=scenario or Baseline(), seed=seed)
     home = VirtualHome(home_number=home_number)
     for device in devices:
-        if device.kind == "heart_rate_strap":
-            home.add_heart_rate_strap(person, device_id=device.device_id, address=device.address)
-        elif device.kind == "pulse_oximeter":
-            home.add_pulse_oximeter(person, device_id=device.device_id, address=device.address)
-        elif device.kind == "bthome_motion":
-            home.add_motion_sensor(device_id=device.device_id, address=device.address)
-        else:
+        add = _ADD.get(device.kind)
+        if add is None:
             raise ValueError(
                 f"device '{device.device_id}': kind '{device.kind}' cannot be simulated"
             )
+        ids: dict[str, Any] = {"device_id": device.device_id, "address": device.address}
+        if device.bind_key:
+            if device.kind not in _ENCRYPTING:
+                raise ValueError(
+                    f"device '{device.device_id}': kind '{device.kind}' does not encrypt"
+                )
+            ids["bind_key"] = bytes.fromhex(device.bind_key)
+        add(home, person, ids)
     return home
 
 
@@ -44,6 +67,18 @@ def gateway_radio(home: VirtualHome, address: str) -> BumbleRadio:
     return BumbleRadio(home.link, address)
 
 
-def tachycardia(start_after_s: float) -> Scenario:
-    """The demo's scripted event: heart rate climbs past 120 /min after ``start_after_s``."""
-    return TachycardiaScenario(start_after_s=start_after_s, target_bpm=135, ramp_s=20)
+def tachycardia(start_s: float) -> Scenario:
+    """Heart rate climbs past 120 /min from ``start_s`` (about 20 s to get there)."""
+    return EpisodeScenario(heart_rate=(HeartRateEpisode(start_s, start_s + 3600, 135, ramp_s=20),))
+
+
+def bradycardia(start_s: float) -> Scenario:
+    """Heart rate falls below 40 /min from ``start_s``."""
+    return EpisodeScenario(heart_rate=(HeartRateEpisode(start_s, start_s + 3600, 36, ramp_s=20),))
+
+
+def desaturation(start_s: float) -> Scenario:
+    """SpO2 falls to about 86 % from ``start_s``."""
+    return EpisodeScenario(
+        desaturation=(DesaturationEpisode(start_s, start_s + 3600, 86, ramp_s=30),)
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from anxin.cloud.models import Binding, Device, FamilyLink, Gateway, Person, User
 from anxin.cloud.passwords import hash_password
@@ -36,6 +38,12 @@ class DemoDevice:
     device_id: str
     kind: str
     address: str
+    bind_key: str | None = None
+
+
+# What happens in each home, so the demo shows every alert the gateways raise.
+DemoEvent = Literal["tachycardia", "desaturation", "bradycardia_then_sos"]
+EVENTS: tuple[DemoEvent, ...] = ("tachycardia", "desaturation", "bradycardia_then_sos")
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ class DemoHome:
     gateway_id: str
     gateway_address: str
     devices: tuple[DemoDevice, ...]
-    tachycardia: bool  # the scripted scenario home
+    event: DemoEvent
 
 
 @dataclass(frozen=True)
@@ -83,11 +91,19 @@ def demo_homes(count: int) -> list[DemoHome]:
                     DemoDevice(f"hr-{number}", "heart_rate_strap", f"{prefix}:01:00:01"),
                     DemoDevice(f"ox-{number}", "pulse_oximeter", f"{prefix}:02:00:01"),
                     DemoDevice(f"motion-{number}", "bthome_motion", f"{prefix}:03:00:01"),
+                    DemoDevice(
+                        f"sos-{number}", "bthome_button", f"{prefix}:04:00:01", _demo_key(number)
+                    ),
                 ),
-                tachycardia=number == 1,
+                event=EVENTS[(number - 1) % len(EVENTS)],
             )
         )
     return homes
+
+
+def _demo_key(number: int) -> str:
+    """A fixed BTHome bind key per demo home (real sensors each come with their own)."""
+    return hashlib.sha256(f"anxin-demo-sos-{number}".encode()).hexdigest()[:32]
 
 
 def seed_registry(registry: Registry, homes: list[DemoHome], bound_since_ms: int = 0) -> None:

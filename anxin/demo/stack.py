@@ -29,11 +29,22 @@ from anxin.config import (
 from anxin.dashboard.server import DashboardServer
 from anxin.demo.homes import LOGINS, DemoHome, demo_homes, seed_registry
 from anxin.edge.gateway import Gateway
-from anxin.edge.simulation import gateway_radio, simulated_home, tachycardia
+from anxin.edge.simulation import (
+    bradycardia,
+    desaturation,
+    gateway_radio,
+    simulated_home,
+    tachycardia,
+)
 from anxin.firmware_sim import PersonProfile, VirtualHome
 from anxin.runtime import wait_for_stop_signal
 
 log = logging.getLogger(__name__)
+
+# When the scripted events happen, after the configured scenario start.
+SECOND_EVENT_AFTER_S = 20.0
+THIRD_EVENT_AFTER_S = 40.0
+SOS_AFTER_S = 60.0
 
 
 def pick_port(port: int) -> int:
@@ -58,6 +69,7 @@ class DemoStack:
     gateways: list[Gateway] = field(default_factory=list)
     api_url: str = ""
     console_url: str = ""
+    _events: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.homes = demo_homes(self.config.homes)
@@ -96,7 +108,9 @@ class DemoStack:
 
     async def _start_home(self, home: DemoHome, mqtt: MqttConfig, data: Path) -> None:
         devices = tuple(
-            DeviceBindingConfig(device_id=d.device_id, address=d.address, kind=d.kind)
+            DeviceBindingConfig(
+                device_id=d.device_id, address=d.address, kind=d.kind, bind_key=d.bind_key
+            )
             for d in home.devices
         )
         profile = PersonProfile(
@@ -104,10 +118,19 @@ class DemoStack:
             baseline_hr_bpm=home.person.resting_hr,
             baseline_spo2_pct=home.person.spo2,
         )
-        scenario = tachycardia(self.config.scenario_start_s) if home.tachycardia else None
+        start = self.config.scenario_start_s
+        scenario = {
+            "tachycardia": tachycardia(start),
+            "desaturation": desaturation(start + SECOND_EVENT_AFTER_S),
+            "bradycardia_then_sos": bradycardia(start + THIRD_EVENT_AFTER_S),
+        }[home.event]
         virtual_home = simulated_home(devices, profile, home.number, scenario, seed=home.number)
         await virtual_home.start()
         self.virtual_homes.append(virtual_home)
+        if home.event == "bradycardia_then_sos":
+            self._events.append(
+                asyncio.create_task(self._press_sos(virtual_home, start + SOS_AFTER_S))
+            )
         edge = EdgeConfig(
             gateway=GatewayConfig(
                 site_id=home.site_id,
@@ -121,7 +144,15 @@ class DemoStack:
         await gateway.start()
         self.gateways.append(gateway)
 
+    async def _press_sos(self, home: VirtualHome, after_s: float) -> None:
+        await asyncio.sleep(after_s)
+        button = next(d for d in home.devices if d.kind == "bthome_button")
+        await button.press("long_press")  # type: ignore[attr-defined]
+
     async def stop(self) -> None:
+        for event in self._events:
+            event.cancel()
+        await asyncio.gather(*self._events, return_exceptions=True)
         for gateway in reversed(self.gateways):
             await gateway.stop()
         for virtual_home in reversed(self.virtual_homes):
@@ -143,16 +174,27 @@ class DemoStack:
         logins = "\n".join(
             f"    {login.username:<8} {login.password:<14} {login.display_name}" for login in LOGINS
         )
-        scenario = next(home for home in self.homes if home.tachycardia)
+        start = self.config.scenario_start_s
+        happenings = {
+            "tachycardia": f"heart rate rises above 120 /min about {start:.0f} s after start",
+            "desaturation": f"SpO2 falls below 90 % about {start + SECOND_EVENT_AFTER_S:.0f} s after start",
+            "bradycardia_then_sos": (
+                f"heart rate falls below 40 /min about {start + THIRD_EVENT_AFTER_S:.0f} s after start, "
+                f"then the SOS button is pressed at {start + SOS_AFTER_S:.0f} s"
+            ),
+        }
+        events = "\n".join(
+            f"    {home.person.name} ({home.person.name_latin}): {happenings[home.event]}"
+            for home in self.homes[: len(happenings)]
+        )
         return (
             "\n安心 Anxin demo is running\n"
             f"  Console (控制台):   {self.console_url}\n"
             f"  API base URL:      {self.api_url}\n"
             f"  MQTT broker:       127.0.0.1:{self.broker.port if self.broker else '?'}\n"
             f"  Homes:             {len(self.homes)} simulated, each with a heart-rate strap, "
-            "a pulse oximeter and a motion sensor\n"
-            f"  Scenario:          {scenario.person.name} ({scenario.person.name_latin})'s heart rate "
-            f"rises above 120 /min about {self.config.scenario_start_s:.0f} s after start\n"
+            "a pulse oximeter, a motion sensor and an SOS button\n"
+            f"  Scripted events (each alert follows within about 30 s):\n{events}\n"
             f"  Logins (username / password):\n{logins}\n"
             "Press Ctrl+C to stop.\n"
         )

@@ -97,7 +97,7 @@ class LiveApi:
         for home in self.homes:
             rest = home.person.resting_hr
             heart = [
-                (t, rest + (i % 5) if not home.tachycardia or i < len(times) - 6 else 131.0)
+                (t, rest + (i % 5) if home.event != "tachycardia" or i < len(times) - 6 else 131.0)
                 for i, t in enumerate(times)
             ]
             self.write_observations(home.person_id, "heart_rate", heart)

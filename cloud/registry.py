@@ -139,11 +139,15 @@ class Registry:
                 with session.begin():
                     if session.get(AlertRepeat, (message.gateway_id, message.seq)) is not None:
                         return False
+                    # One open alert per person and kind (per device when nobody is bound).
+                    same_subject = (
+                        Alert.person_id == person_id
+                        if person_id
+                        else Alert.device_id == message.device_id
+                    )
                     open_alert = session.scalars(
                         select(Alert).where(
-                            Alert.person_id == person_id
-                            if person_id
-                            else Alert.device_id == message.device_id,
+                            same_subject,
                             Alert.kind == message.kind,
                             Alert.status.in_(("open", "acknowledged")),
                         )

@@ -72,6 +72,7 @@ async def test_worker_sees_the_community_with_latest_vitals(client: TestClient) 
         "heart_rate_strap",
         "pulse_oximeter",
         "bthome_motion",
+        "bthome_button",
     }
 
 

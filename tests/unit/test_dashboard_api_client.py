@@ -75,6 +75,7 @@ def test_persons_parse_with_latest_vitals_and_devices(worker: ApiClient) -> None
         "heart_rate_strap",
         "pulse_oximeter",
         "bthome_motion",
+        "bthome_button",
     }
 
 

@@ -11,9 +11,14 @@ This is the interface home sensors and wearables read: a bed sensor asks
 from __future__ import annotations
 
 import enum
+import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from .activity import SECONDS_PER_DAY, ActivityModel
+from .motion_model import WaistMotionModel
 
 
 class State(enum.StrEnum):
@@ -87,12 +92,23 @@ class DailyLife:
 
 
 class DailyLifeActivity:
-    """Motion for a BTHome motion sensor (its ``activity``): none while asleep, in bed or
-    lying after a fall, constant while wandering, the hour-of-day model otherwise."""
+    """Motion for a BTHome motion, door or presence sensor (its ``activity``): none while
+    asleep, in bed or lying after a fall, constant while wandering, the hour-of-day model
+    otherwise. ``up_share`` < 1 keeps only that share of daytime movement (a front door
+    sees less of the day than a hallway motion sensor)."""
 
-    def __init__(self, life: DailyLife, routine: ActivityModel | None = None) -> None:
+    def __init__(
+        self,
+        life: DailyLife,
+        routine: ActivityModel | None = None,
+        *,
+        up_share: float = 1.0,
+        seed: int = 0,
+    ) -> None:
         self.life = life
         self.routine = routine or ActivityModel(day_start_s=life.day_start_s)
+        self.up_share = up_share
+        self._rng = random.Random(seed)
         self.moving = False
 
     def step(self, t_s: float) -> bool:
@@ -100,7 +116,57 @@ class DailyLifeActivity:
         if state is State.WANDERING:
             self.moving = True
         elif state is State.UP:
-            self.moving = self.routine.step(t_s)
+            moving = self.routine.step(t_s)
+            self.moving = moving and (self.up_share >= 1.0 or self._rng.random() < self.up_share)
         else:
             self.moving = False
         return self.moving
+
+
+class DailyLifeMotion(WaistMotionModel):
+    """Waist acceleration that follows the scenario's day: each fall in ``life`` happens
+    at its simulated time (to the sample), and the person then lies still on the floor
+    for the fall's ``lie_s`` before getting up.
+
+    The model's sample 0 is pinned to simulated time on the first ``advance``:
+    ``now()`` is read then, so pass the clock the wearable ticks on.
+    """
+
+    def __init__(
+        self,
+        life: DailyLife,
+        now: Callable[[], float],
+        seed: int = 0,
+        *,
+        rate_hz: int = 50,
+    ) -> None:
+        super().__init__(seed, day_start_s=life.time_of_day(0.0), rate_hz=rate_hz)
+        self.life = life
+        self._now = now
+        self.origin_s: float | None = None  # simulated time of sample 0
+
+    def sample_time_s(self, index: int) -> float:
+        assert self.origin_s is not None
+        return self.origin_s + index / self.rate_hz
+
+    def advance(self, n: int) -> np.ndarray:
+        if self.origin_s is None:
+            # the samples asked for end now
+            self.origin_s = self._now() - (self.sample_index + n) / self.rate_hz
+            self.day_start_s = self.life.time_of_day(self.origin_s)
+        chunks = []
+        end = self.sample_index + n
+        t0 = self.sample_time_s(self.sample_index)
+        for fall in sorted(self.life.falls_between(t0, self.sample_time_s(end)), key=_at):
+            at = min(end, max(self.sample_index, round((fall.at_s - self.origin_s) * self.rate_hz)))
+            if at > self.sample_index:
+                chunks.append(super().advance(at - self.sample_index))
+            self.recover_after_s = fall.lie_s
+            self.trigger_fall()
+        if end > self.sample_index:
+            chunks.append(super().advance(end - self.sample_index))
+        return np.vstack(chunks) if chunks else np.empty((0, 3))
+
+
+def _at(fall: Fall) -> float:
+    return fall.at_s

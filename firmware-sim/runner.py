@@ -13,17 +13,25 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
+from bumble.core import UUID
+
+from anxin.devices.accelerometer import ACCELERATION_SAMPLES
+
+from .accelerometer import bumble_uuid
 from .activity import ActivityModel
-from .clock import ScaledClock
-from .daily_life import DailyLifeActivity
+from .clock import Clock, ScaledClock
+from .daily_life import DailyLife, DailyLifeActivity, DailyLifeMotion
 from .faults import ContactLost, Fault, FaultSchedule, ScheduledFault, SensorOff, make_fault
 from .heart_rhythm import RhythmHeartModel
 from .home import VirtualHome
+from .home_sensors import BedSensor, SOSButton
 from .physiology import SimulatedPerson
 from .scenario_file import Device, ScenarioFile
 from .scenario_plan import OBSERVED_BY, ScenarioPlan, compile_plan
 from .simulated import SimulatedDevice
+from .spot_models import BloodPressureModel
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +71,102 @@ def _motion(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
     return home.add_motion_sensor(activity=activity, **_options(ctx))  # type: ignore[arg-type]
 
 
+def _bthome_options(ctx: BuildContext) -> dict[str, object]:
+    return _options(ctx) | {"seed": ctx.seed}
+
+
+def _life_activity(ctx: BuildContext, up_share: float = 1.0) -> DailyLifeActivity:
+    routine = ActivityModel(seed=ctx.seed, day_start_s=ctx.plan.life.day_start_s)
+    return DailyLifeActivity(ctx.plan.life, routine, up_share=up_share, seed=ctx.seed)
+
+
+def _accelerometer(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
+    motion = DailyLifeMotion(ctx.plan.life, home.clock.now, seed=ctx.seed)
+    return home.add_accelerometer_wearable(
+        motion, device_id=ctx.device_id, address=ctx.spec.address, seed=ctx.seed
+    )
+
+
+def _door(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
+    # a door is used now and then in the day, over and over by someone wandering at night
+    activity = _life_activity(ctx, up_share=0.05)
+    return home.add_door_sensor(activity=activity, **_bthome_options(ctx))  # type: ignore[arg-type]
+
+
+def _bed(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
+    # occupancy follows DailyLife (driven by the runner's LifeDriver), not its own schedule
+    life = ctx.plan.life
+    bed = home.add_bed_sensor(
+        bedtime_h=life.bedtime_s / 3600,
+        rise_h=life.wake_s / 3600,
+        auto=False,
+        **_bthome_options(ctx),  # type: ignore[arg-type]
+    )
+    bed.occupied = life.in_bed(0.0)
+    return bed
+
+
+def _presence(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
+    activity = _life_activity(ctx)
+    return home.add_presence_sensor(activity=activity, **_bthome_options(ctx))  # type: ignore[arg-type]
+
+
+def _button(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
+    return home.add_sos_button(**_options(ctx))  # type: ignore[arg-type]
+
+
+def _room(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
+    return home.add_room_sensor(**_bthome_options(ctx))  # type: ignore[arg-type]
+
+
+def _spot_options(ctx: BuildContext) -> dict[str, object]:
+    options: dict[str, object] = {
+        "device_id": ctx.device_id,
+        "address": ctx.spec.address,
+        "seed": ctx.seed,
+    }
+    if ctx.spec.interval_s is not None:  # a spot device's interval: time between readings
+        options["readings_per_day"] = 86_400 / ctx.spec.interval_s
+    return options
+
+
+def _bp_cuff(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
+    systolic, diastolic = ctx.plan.blood_pressure_mmhg
+    model = BloodPressureModel(systolic, diastolic, seed=ctx.seed)
+    return home.add_blood_pressure_cuff(ctx.person, model=model, **_spot_options(ctx))  # type: ignore[arg-type]
+
+
+def _thermometer(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
+    return home.add_thermometer(**_spot_options(ctx))  # type: ignore[arg-type]
+
+
+def _weight_scale(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
+    return home.add_weight_scale(**_spot_options(ctx))  # type: ignore[arg-type]
+
+
+def _glucose_meter(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
+    return home.add_glucose_meter(**_spot_options(ctx))  # type: ignore[arg-type]
+
+
+def _spot_oximeter(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
+    return home.add_spot_check_oximeter(ctx.person, **_spot_options(ctx))  # type: ignore[arg-type]
+
+
 DEVICE_BUILDERS: dict[str, DeviceBuilder] = {
     "heart_rate_strap": _strap,
     "pulse_oximeter": _oximeter,
     "bthome_motion": _motion,
+    "accelerometer_wearable": _accelerometer,
+    "bthome_door": _door,
+    "bthome_bed": _bed,
+    "bthome_presence": _presence,
+    "bthome_button": _button,
+    "bthome_room": _room,
+    "blood_pressure_cuff": _bp_cuff,
+    "thermometer": _thermometer,
+    "weight_scale": _weight_scale,
+    "glucose_meter": _glucose_meter,
+    "spot_check_oximeter": _spot_oximeter,
 }
 
 
@@ -76,12 +176,91 @@ def register_device_builder(kind: str, builder: DeviceBuilder) -> None:
     DEVICE_BUILDERS[kind] = builder
 
 
+_ACCELERATION = bumble_uuid(ACCELERATION_SAMPLES)
+
+
+class OffBody:
+    """A wearable that senses it is off the body (the accelerometer's skin sensor) stays
+    connected but streams nothing until worn again."""
+
+    name: ClassVar[str] = "off_body"
+
+    @staticmethod
+    def frame_filter(uuid: UUID, payload: bytes) -> list[bytes]:
+        return [] if uuid == _ACCELERATION else [payload]
+
+    async def begin(self, device: SimulatedDevice) -> None:
+        if self.frame_filter not in device.frame_filters:
+            device.frame_filters.append(self.frame_filter)
+
+    async def end(self, device: SimulatedDevice) -> None:
+        with contextlib.suppress(ValueError):
+            device.frame_filters.remove(self.frame_filter)
+
+
 # What "not worn" does to each wearable on the air; kinds not listed read
 # ``DailyLife.worn`` themselves.
 _NOT_WORN: dict[str, Callable[[], Fault]] = {
     "heart_rate_strap": ContactLost,
     "pulse_oximeter": SensorOff,
+    "accelerometer_wearable": OffBody,
 }
+
+
+class LifeDriver:
+    """Moves the home sensors that are set from outside as the scenario's day goes on:
+    bed pads follow ``DailyLife.in_bed`` (checked every ``step_s`` simulated seconds),
+    SOS buttons are pressed at the timeline's ``sos`` times."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        life: DailyLife,
+        beds: list[BedSensor],
+        buttons: list[SOSButton],
+        presses: tuple[tuple[float, str], ...],
+        step_s: float = 5.0,
+    ) -> None:
+        self.clock = clock
+        self.life = life
+        self.beds = beds
+        self.buttons = buttons
+        self.presses = sorted(presses)
+        self.step_s = step_s
+        self.log: list[tuple[float, str]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.beds or (self.buttons and self.presses):
+            self._task = asyncio.create_task(self._run(), name="life-driver")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        pending = list(self.presses)
+        while True:
+            t_s = self.clock.now()
+            for bed in self.beds:
+                occupied = self.life.in_bed(t_s)
+                if occupied != bed.occupied:
+                    with contextlib.suppress(Exception):
+                        await bed.set_occupied(occupied)
+            while pending and pending[0][0] <= t_s:
+                _, event = pending.pop(0)
+                for button in self.buttons:
+                    with contextlib.suppress(Exception):
+                        await button.press(event)
+                    self.log.append((t_s, f"{button.device_id} {event}"))
+            if not self.beds and not pending:
+                return
+            wake = t_s + self.step_s if self.beds else float("inf")
+            if pending:
+                wake = min(wake, pending[0][0])
+            await self.clock.sleep(max(0.0, wake - self.clock.now()))
 
 
 class _RestartableClock(ScaledClock):
@@ -114,6 +293,13 @@ class ScenarioRunner:
         self._build_devices()
         self._note_unobserved_events()
         self.faults = FaultSchedule(self.clock, self._schedule_faults())
+        self.life_driver = LifeDriver(
+            self.clock,
+            self.plan.life,
+            [d for d in self.devices.values() if isinstance(d, BedSensor)],
+            [d for d in self.devices.values() if isinstance(d, SOSButton)],
+            self.plan.sos_presses,
+        )
         self._narration: asyncio.Task[None] | None = None
 
     # -- building ------------------------------------------------------------------------
@@ -183,6 +369,7 @@ class ScenarioRunner:
         self.clock.restart()
         await self.home.start()
         self.faults.start()
+        self.life_driver.start()
         if on_marker is not None:
             self._narration = asyncio.create_task(self._narrate(on_marker), name="narration")
 
@@ -192,6 +379,7 @@ class ScenarioRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._narration
             self._narration = None
+        await self.life_driver.stop()
         await self.faults.stop()
         await self.home.stop()
 

@@ -116,6 +116,14 @@ class NoRisingEvent(_Strict):
     until: ClockTime
 
 
+class SosEvent(_Strict):
+    """The SOS button is pressed at ``at``."""
+
+    event: Literal["sos"]
+    at: ClockTime
+    press: Literal["press", "double_press", "long_press"] = "press"
+
+
 class FaultEvent(_Strict):
     event: Literal["fault"]
     fault: FaultName
@@ -134,6 +142,7 @@ Event = Annotated[
     | NotWornEvent
     | FallEvent
     | NoRisingEvent
+    | SosEvent
     | FaultEvent,
     Field(discriminator="event"),
 ]

@@ -23,6 +23,7 @@ from .scenario_file import (
     NoRisingEvent,
     NotWornEvent,
     ScenarioFile,
+    SosEvent,
     TachycardiaEvent,
     WanderingEvent,
     clock_seconds,
@@ -41,6 +42,7 @@ OBSERVED_BY: dict[str, frozenset[str]] = {
     "no_rising": frozenset({"bthome_bed", "bthome_motion", "bthome_presence"}),
     "wandering": frozenset({"bthome_motion", "bthome_door", "bthome_room", "bthome_presence"}),
     "not_worn": WEARABLE_KINDS,
+    "sos": frozenset({"bthome_button"}),
 }
 
 # How conditions shape the defaults. HRV scales: reduced vagal modulation is reported in
@@ -67,6 +69,7 @@ class ScenarioPlan:
     blood_pressure_mmhg: tuple[int, int]
     faults: tuple[FaultPlan, ...] = ()
     markers: tuple[tuple[float, str], ...] = field(default=())  # (time, what) for narration
+    sos_presses: tuple[tuple[float, str], ...] = ()  # (time, press|double_press|long_press)
 
 
 def _profile(s: ScenarioFile) -> PersonProfile:
@@ -107,6 +110,7 @@ def compile_plan(s: ScenarioFile) -> ScenarioPlan:
     not_worn: list[NotWorn] = []
     faults: list[FaultPlan] = []
     markers: list[tuple[float, str]] = []
+    sos_presses: list[tuple[float, str]] = []
     kinds_by_name = {d.id: d.kind for d in s.devices if d.id} | {d.kind: d.kind for d in s.devices}
 
     for event in s.timeline:
@@ -144,6 +148,11 @@ def compile_plan(s: ScenarioFile) -> ScenarioPlan:
                 for d in s.devices:
                     if d.kind in WEARABLE_KINDS and (not kinds or d.kind in kinds):
                         faults.append(FaultPlan(d.id or d.kind, "not_worn", start, end))
+            case SosEvent():
+                pressed = s.at_s(event.at)
+                sos_presses.append((pressed, event.press))
+                markers.append((pressed, f"SOS button: {event.press}"))
+                continue
             case FaultEvent():
                 start = s.at_s(event.at)
                 end = None if event.until is None else s.span_s(event.at, event.until)[1]
@@ -176,4 +185,5 @@ def compile_plan(s: ScenarioFile) -> ScenarioPlan:
         blood_pressure_mmhg=_blood_pressure(s),
         faults=tuple(faults),
         markers=tuple(sorted(markers)),
+        sos_presses=tuple(sorted(sos_presses)),
     )

@@ -1,5 +1,6 @@
 """Scenario files: validation with paths, the shipped examples, and the runner's plan."""
 
+import numpy as np
 import pytest
 
 from anxin.firmware_sim.daily_life import State
@@ -38,9 +39,87 @@ def test_there_are_examples():
     assert {p.name for p in example_scenarios()} >= {
         "af_night.toml",
         "fall_morning.toml",
+        "night_wandering.toml",
         "quiet_day.toml",
         "tachycardia.toml",
     }
+
+
+def test_night_wandering_empties_the_bed_and_moves_the_door_and_motion_at_night():
+    path = next(p for p in example_scenarios() if p.name == "night_wandering.toml")
+    runner = ScenarioRunner(load_scenario(path))
+    life = runner.plan.life
+    assert {d.kind for d in runner.devices.values()} == {
+        "bthome_bed",
+        "bthome_door",
+        "bthome_motion",
+    }
+    assert not runner.notes
+    wandering = 40 * 60 + 60  # 02:11 from 01:30
+    assert life.state(wandering) is State.WANDERING and not life.in_bed(wandering)
+    assert life.in_bed(60) and life.in_bed(80 * 60)
+    door = runner.devices["front-door"].activity
+    assert all(door.step(wandering + 10 * k) for k in range(20))
+
+
+def test_every_device_kind_is_built_and_events_are_observed():
+    kinds = [
+        "accelerometer_wearable",
+        "bthome_door",
+        "bthome_bed",
+        "bthome_presence",
+        "bthome_button",
+        "bthome_room",
+        "bthome_motion",
+        "blood_pressure_cuff",
+        "thermometer",
+        "weight_scale",
+        "glucose_meter",
+        "spot_check_oximeter",
+        "heart_rate_strap",
+        "pulse_oximeter",
+    ]
+    data = minimal(
+        person={"name": "P", "age": 80, "sex": "male", "conditions": ["hypertension"]},
+        devices=[{"kind": k} for k in kinds],
+        timeline=[
+            {"event": "fall", "at": "09:00", "lie_minutes": 5},
+            {"event": "no_rising", "until": "08:30"},
+            {"event": "wandering", "at": "10:00", "until": "10:10"},
+            {"event": "sos", "at": "09:02", "press": "double_press"},
+            {"event": "not_worn", "at": "11:00", "until": "11:30"},
+        ],
+    )
+    runner = ScenarioRunner(parse_scenario(data))
+    assert sorted(d.kind for d in runner.devices.values()) == sorted(kinds)
+    assert runner.notes == []
+    assert runner.plan.sos_presses == ((3720.0, "double_press"),)
+    assert (3720.0, "SOS button: double_press") in runner.plan.markers
+    # hypertension raises the cuff's baseline
+    cuff = runner.devices["blood_pressure_cuff-1"]
+    assert (cuff.model.baseline_systolic, cuff.model.baseline_diastolic) == (152, 92)
+    # not worn: the accelerometer streams nothing (its frames are dropped)
+    faults = {(e.device.kind, e.fault.name) for e in runner.faults.entries}
+    assert ("accelerometer_wearable", "off_body") in faults
+    # the waist model falls at 09:00 to the sample
+    wearable = runner.devices["accelerometer_wearable-1"]
+    motion = wearable.motion
+    motion._now = lambda: 3590.0
+    samples = np.vstack([motion.advance(50), motion.advance(50 * 20)])  # sample 0: 3589 s
+    assert motion.origin_s == 3589.0
+    assert (motion.activity, motion.falls) == ("fallen", 1)
+    magnitude = np.linalg.norm(samples, axis=1)
+    impact = int(np.argmax(magnitude))
+    assert magnitude[impact] > 2.5
+    assert 550 <= impact <= 550 + 80  # the fall starts at sample 550 (09:00), lasts 1.6 s
+    assert magnitude[:550].max() < 2.5
+
+
+def test_sos_event_is_validated():
+    with pytest.raises(ScenarioError, match=r"timeline\[0\]\.press"):
+        parse_scenario(minimal(timeline=[{"event": "sos", "at": "09:00", "press": "triple"}]))
+    with pytest.raises(ScenarioError, match=r"timeline\[0\]\.until: unknown key"):
+        parse_scenario(minimal(timeline=[{"event": "sos", "at": "09:00", "until": "09:01"}]))
 
 
 @pytest.mark.parametrize(
@@ -105,10 +184,12 @@ def test_plan_drives_person_state_and_rhythm():
 
 
 def test_unavailable_device_kind_is_reported_not_fatal():
-    data = minimal(devices=[{"kind": "heart_rate_strap"}, {"kind": "thermometer", "id": "t"}])
+    data = minimal(
+        devices=[{"kind": "heart_rate_strap"}, {"kind": "thermometer_of_the_future", "id": "t"}]
+    )
     runner = ScenarioRunner(parse_scenario(data))
     assert list(runner.devices) == ["heart_rate_strap-1"]
-    assert "kind 'thermometer' cannot be simulated yet" in runner.notes[0]
+    assert "kind 'thermometer_of_the_future' cannot be simulated yet" in runner.notes[0]
 
 
 def _signals(seed: int | None) -> list:

@@ -14,7 +14,7 @@ from anxin.firmware_sim import (
     SimulatedPerson,
     VirtualHome,
 )
-from anxin.firmware_sim.episodes import DesaturationEpisode, EpisodeScenario, HeartRateEpisode
+from anxin.firmware_sim.scenario_file import ENCRYPTING_KINDS
 
 # How each device kind joins a simulated home; wearables carry the simulated person.
 _ADD: dict[str, Callable[[VirtualHome, SimulatedPerson, dict[str, Any]], object]] = {
@@ -33,7 +33,6 @@ _ADD: dict[str, Callable[[VirtualHome, SimulatedPerson, dict[str, Any]], object]
     "bthome_button": lambda home, _person, ids: home.add_sos_button(**ids),
     "bthome_room": lambda home, _person, ids: home.add_room_sensor(**ids),
 }
-_ENCRYPTING = {"bthome_door", "bthome_bed", "bthome_presence", "bthome_button", "bthome_room"}
 
 
 def simulated_home(
@@ -54,7 +53,7 @@ def simulated_home(
             )
         ids: dict[str, Any] = {"device_id": device.device_id, "address": device.address}
         if device.bind_key:
-            if device.kind not in _ENCRYPTING:
+            if device.kind not in ENCRYPTING_KINDS:
                 raise ValueError(
                     f"device '{device.device_id}': kind '{device.kind}' does not encrypt"
                 )
@@ -65,20 +64,3 @@ def simulated_home(
 
 def gateway_radio(home: VirtualHome, address: str) -> BumbleRadio:
     return BumbleRadio(home.link, address)
-
-
-def tachycardia(start_s: float) -> Scenario:
-    """Heart rate climbs past 120 /min from ``start_s`` (about 20 s to get there)."""
-    return EpisodeScenario(heart_rate=(HeartRateEpisode(start_s, start_s + 3600, 135, ramp_s=20),))
-
-
-def bradycardia(start_s: float) -> Scenario:
-    """Heart rate falls below 40 /min from ``start_s``."""
-    return EpisodeScenario(heart_rate=(HeartRateEpisode(start_s, start_s + 3600, 36, ramp_s=20),))
-
-
-def desaturation(start_s: float) -> Scenario:
-    """SpO2 falls to about 86 % from ``start_s``."""
-    return EpisodeScenario(
-        desaturation=(DesaturationEpisode(start_s, start_s + 3600, 86, ramp_s=30),)
-    )

@@ -72,7 +72,11 @@ def _motion(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
 
 
 def _bthome_options(ctx: BuildContext) -> dict[str, object]:
-    return _options(ctx) | {"seed": ctx.seed}
+    return _options(ctx) | {"seed": ctx.seed} | _bind_key(ctx)
+
+
+def _bind_key(ctx: BuildContext) -> dict[str, object]:
+    return {"bind_key": bytes.fromhex(ctx.spec.bind_key)} if ctx.spec.bind_key else {}
 
 
 def _life_activity(ctx: BuildContext, up_share: float = 1.0) -> DailyLifeActivity:
@@ -112,7 +116,7 @@ def _presence(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
 
 
 def _button(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:
-    return home.add_sos_button(**_options(ctx))  # type: ignore[arg-type]
+    return home.add_sos_button(**_options(ctx), **_bind_key(ctx))  # type: ignore[arg-type]
 
 
 def _room(home: VirtualHome, ctx: BuildContext) -> SimulatedDevice:

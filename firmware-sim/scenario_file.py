@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .activity import SECONDS_PER_DAY
 
@@ -58,11 +58,24 @@ class Person(_Strict):
     ectopic_per_hour: float | None = Field(default=None, ge=0, le=3600)
 
 
+ENCRYPTING_KINDS = frozenset(
+    {"bthome_door", "bthome_bed", "bthome_presence", "bthome_button", "bthome_room"}
+)
+
+
 class Device(_Strict):
     kind: str
     id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     address: str | None = Field(default=None, pattern=r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
     interval_s: float | None = Field(default=None, gt=0)
+    # BTHome encryption key (16 bytes as 32 hex digits); the gateway needs the same one.
+    bind_key: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f]{32}$")
+
+    @model_validator(mode="after")
+    def _key_only_where_encrypted(self) -> Device:
+        if self.bind_key and self.kind not in ENCRYPTING_KINDS:
+            raise ValueError(f"kind '{self.kind}' does not encrypt, so it takes no bind_key")
+        return self
 
 
 class _Span(_Strict):

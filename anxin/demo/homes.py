@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Literal
 
 from anxin.cloud.models import Binding, Device, FamilyLink, Gateway, Person, User
 from anxin.cloud.passwords import hash_password
 from anxin.cloud.registry import Registry
+from anxin.firmware_sim.scenario_file import ScenarioFile, clock_seconds, load_scenario
 
 COMMUNITY = "幸福里社区"
 
@@ -20,16 +22,14 @@ class DemoPerson:
     name_latin: str
     sex: str
     birth_date: date
-    resting_hr: float
-    spo2: float
 
 
 PEOPLE = (
-    DemoPerson("张秀英", "Zhang Xiuying", "F", date(1942, 3, 15), 72, 97),
-    DemoPerson("李建国", "Li Jianguo", "M", date(1939, 8, 2), 66, 96),
-    DemoPerson("王淑珍", "Wang Shuzhen", "F", date(1945, 11, 20), 78, 98),
-    DemoPerson("赵德明", "Zhao Deming", "M", date(1937, 1, 9), 70, 95),
-    DemoPerson("陈桂兰", "Chen Guilan", "F", date(1948, 6, 30), 75, 97),
+    DemoPerson("张秀英", "Zhang Xiuying", "F", date(1942, 3, 15)),
+    DemoPerson("李建国", "Li Jianguo", "M", date(1939, 8, 2)),
+    DemoPerson("王淑珍", "Wang Shuzhen", "F", date(1945, 11, 20)),
+    DemoPerson("赵德明", "Zhao Deming", "M", date(1937, 1, 9)),
+    DemoPerson("陈桂兰", "Chen Guilan", "F", date(1948, 6, 30)),
 )
 
 
@@ -41,9 +41,14 @@ class DemoDevice:
     bind_key: str | None = None
 
 
-# What happens in each home, so the demo shows every alert the gateways raise.
+# What happens in each home, so the demo shows every alert the gateways raise: each is a
+# scenario file in scenarios/, played by the same runner as `anxin sim`.
 DemoEvent = Literal["tachycardia", "desaturation", "bradycardia_then_sos"]
 EVENTS: tuple[DemoEvent, ...] = ("tachycardia", "desaturation", "bradycardia_then_sos")
+SCENARIOS = Path(__file__).parent / "scenarios"
+# The files put their first event here; the demo moves each file's start so that this
+# moment comes `scenario_start_s` after the demo starts.
+FIRST_EVENT_AT = "08:01:00"
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,26 @@ def demo_homes(count: int) -> list[DemoHome]:
             )
         )
     return homes
+
+
+def demo_scenario(home: DemoHome, scenario_start_s: float) -> ScenarioFile:
+    """The home's scenario file, with the home's device ids, addresses and keys, starting
+    so that its first event comes ``scenario_start_s`` after the demo starts."""
+    scenario = load_scenario(SCENARIOS / f"{home.event}.toml")
+    ours = {device.kind: device for device in home.devices}
+    devices = tuple(
+        spec.model_copy(
+            update={
+                "id": ours[spec.kind].device_id,
+                "address": ours[spec.kind].address,
+                "bind_key": ours[spec.kind].bind_key,
+            }
+        )
+        for spec in scenario.devices
+    )
+    start_s = clock_seconds(FIRST_EVENT_AT) - scenario_start_s
+    start = f"{int(start_s // 3600):02d}:{int(start_s % 3600 // 60):02d}:{int(start_s % 60):02d}"
+    return scenario.model_copy(update={"devices": devices, "start": start})
 
 
 def _demo_key(number: int) -> str:

@@ -27,24 +27,14 @@ from anxin.config import (
     TimeSeriesConfig,
 )
 from anxin.dashboard.server import DashboardServer
-from anxin.demo.homes import LOGINS, DemoHome, demo_homes, seed_registry
+from anxin.demo.homes import LOGINS, DemoHome, demo_homes, demo_scenario, seed_registry
 from anxin.edge.gateway import Gateway
-from anxin.edge.simulation import (
-    bradycardia,
-    desaturation,
-    gateway_radio,
-    simulated_home,
-    tachycardia,
-)
-from anxin.firmware_sim import PersonProfile, VirtualHome
+from anxin.edge.simulation import gateway_radio
+from anxin.firmware_sim.runner import ScenarioRunner
+from anxin.firmware_sim.scenario_file import ScenarioFile, clock_seconds
 from anxin.runtime import wait_for_stop_signal
 
 log = logging.getLogger(__name__)
-
-# When the scripted events happen, after the configured scenario start.
-SECOND_EVENT_AFTER_S = 20.0
-THIRD_EVENT_AFTER_S = 40.0
-SOS_AFTER_S = 60.0
 
 
 def pick_port(port: int) -> int:
@@ -65,11 +55,10 @@ class DemoStack:
     ingest: IngestWorker | None = None
     api: web.AppRunner | None = None
     dashboard: DashboardServer | None = None
-    virtual_homes: list[VirtualHome] = field(default_factory=list)
+    runners: list[ScenarioRunner] = field(default_factory=list)
     gateways: list[Gateway] = field(default_factory=list)
     api_url: str = ""
     console_url: str = ""
-    _events: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.homes = demo_homes(self.config.homes)
@@ -113,24 +102,11 @@ class DemoStack:
             )
             for d in home.devices
         )
-        profile = PersonProfile(
-            name=home.person.name_latin,
-            baseline_hr_bpm=home.person.resting_hr,
-            baseline_spo2_pct=home.person.spo2,
+        runner = ScenarioRunner(
+            demo_scenario(home, self.config.scenario_start_s), home_number=home.number
         )
-        start = self.config.scenario_start_s
-        scenario = {
-            "tachycardia": tachycardia(start),
-            "desaturation": desaturation(start + SECOND_EVENT_AFTER_S),
-            "bradycardia_then_sos": bradycardia(start + THIRD_EVENT_AFTER_S),
-        }[home.event]
-        virtual_home = simulated_home(devices, profile, home.number, scenario, seed=home.number)
-        await virtual_home.start()
-        self.virtual_homes.append(virtual_home)
-        if home.event == "bradycardia_then_sos":
-            self._events.append(
-                asyncio.create_task(self._press_sos(virtual_home, start + SOS_AFTER_S))
-            )
+        await runner.start()
+        self.runners.append(runner)
         edge = EdgeConfig(
             gateway=GatewayConfig(
                 site_id=home.site_id,
@@ -140,25 +116,17 @@ class DemoStack:
             mqtt=mqtt,
             devices=devices,
         )
-        gateway = Gateway(edge, gateway_radio(virtual_home, home.gateway_address))
+        gateway = Gateway(edge, gateway_radio(runner.home, home.gateway_address))
         await gateway.start()
         self.gateways.append(gateway)
 
-    async def _press_sos(self, home: VirtualHome, after_s: float) -> None:
-        await asyncio.sleep(after_s)
-        button = next(d for d in home.devices if d.kind == "bthome_button")
-        await button.press("long_press")  # type: ignore[attr-defined]
-
     async def stop(self) -> None:
-        for event in self._events:
-            event.cancel()
-        await asyncio.gather(*self._events, return_exceptions=True)
         for gateway in reversed(self.gateways):
             await gateway.stop()
-        for virtual_home in reversed(self.virtual_homes):
-            await virtual_home.stop()
+        for runner in reversed(self.runners):
+            await runner.stop()
         self.gateways.clear()
-        self.virtual_homes.clear()
+        self.runners.clear()
         if self.dashboard is not None:
             self.dashboard.stop()
         if self.api is not None:
@@ -174,18 +142,9 @@ class DemoStack:
         logins = "\n".join(
             f"    {login.username:<8} {login.password:<14} {login.display_name}" for login in LOGINS
         )
-        start = self.config.scenario_start_s
-        happenings = {
-            "tachycardia": f"heart rate rises above 120 /min about {start:.0f} s after start",
-            "desaturation": f"SpO2 falls below 90 % about {start + SECOND_EVENT_AFTER_S:.0f} s after start",
-            "bradycardia_then_sos": (
-                f"heart rate falls below 40 /min about {start + THIRD_EVENT_AFTER_S:.0f} s after start, "
-                f"then the SOS button is pressed at {start + SOS_AFTER_S:.0f} s"
-            ),
-        }
         events = "\n".join(
-            f"    {home.person.name} ({home.person.name_latin}): {happenings[home.event]}"
-            for home in self.homes[: len(happenings)]
+            f"    {home.person.name} ({home.person.name_latin}): {_timeline(runner.scenario)}"
+            for home, runner in zip(self.homes, self.runners, strict=False)
         )
         return (
             "\n安心 Anxin demo is running\n"
@@ -198,6 +157,17 @@ class DemoStack:
             f"  Logins (username / password):\n{logins}\n"
             "Press Ctrl+C to stop.\n"
         )
+
+
+def _timeline(scenario: ScenarioFile) -> str:
+    """What the scenario makes happen, in seconds after the demo starts."""
+    start = clock_seconds(scenario.start)
+    parts = []
+    for event in scenario.timeline:
+        at = getattr(event, "at", None)
+        when = f" at {clock_seconds(at) - start:.0f} s" if at else ""
+        parts.append(f"{event.event.replace('_', ' ')}{when}")
+    return ", then ".join(parts)
 
 
 def _remove_previous_run(data: Path) -> None:

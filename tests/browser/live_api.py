@@ -19,7 +19,7 @@ from aiohttp import web
 from anxin.cloud.api import API_PREFIX, create_app
 from anxin.cloud.stores import Stores
 from anxin.cloud.timeseries import StoredObservation
-from anxin.demo.homes import demo_homes
+from anxin.demo.homes import demo_homes, demo_scenario
 from anxin.protocol import UNITS, AlertMessage
 from tests.support.cloud import now_ms, seeded_stores
 
@@ -95,7 +95,8 @@ class LiveApi:
         end = now_ms()
         times = [end - i * step_s * 1000 for i in range(minutes * 60 // step_s, -1, -1)]
         for home in self.homes:
-            rest = home.person.resting_hr
+            person = demo_scenario(home, scenario_start_s=60).person
+            rest = person.resting_hr
             heart = [
                 (t, rest + (i % 5) if home.event != "tachycardia" or i < len(times) - 6 else 131.0)
                 for i, t in enumerate(times)
@@ -104,7 +105,7 @@ class LiveApi:
             self.write_observations(
                 home.person_id,
                 "spo2",
-                [(t, home.person.spo2 - (i % 2)) for i, t in enumerate(times)],
+                [(t, (person.spo2 or 96) - (i % 2)) for i, t in enumerate(times)],
             )
 
     def raise_alert(

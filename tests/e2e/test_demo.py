@@ -121,7 +121,9 @@ def test_every_person_has_live_observations(demo: DemoStack, home) -> None:  # t
     motion = wait_for(lambda: values("motion") or None, 60, "motion sensor reports")
     assert all(30 <= v <= 200 for v in heart)
     assert all(80 <= v <= 100 for v in spo2)
-    assert all(0.25 <= v <= 2.0 for v in rr)
+    # 0.25 s is 240 /min; a pause over 3 s is a clinical finding (sinus pause) that no
+    # demo home scripts, while the scripted 36 /min bradycardia has RR around 1.7-2.1 s.
+    assert all(0.25 <= v <= 3.0 for v in rr)
     assert set(motion) <= {0.0, 1.0}
     person = session.get(f"{demo.api_url}/persons/{home.person_id}", timeout=10).json()
     assert person["name"] == home.person.name

@@ -16,7 +16,7 @@ import random
 from collections import deque
 from dataclasses import dataclass, replace
 
-from .physiology import Beat, HeartModel, PersonProfile
+from .physiology import HeartModel, PersonProfile
 from .scenarios import Scenario
 
 # Resting 5-min time-domain norms by age: (age, SDNN ms, RMSSD ms). The shape follows
@@ -156,23 +156,15 @@ class RhythmHeartModel(HeartModel):
             return [coupling, 2.0 * sinus - coupling]
         return [sinus]
 
-    def advance(self, t_s: float) -> list[Beat]:
-        new: list[Beat] = []
-        while True:
-            if not self._decided:
-                self._decided.extend(self._next_intervals(self._last_beat_s))
-            rr = self._decided[0]
-            if self._last_beat_s + rr > t_s:
-                break
-            self._decided.popleft()
-            self._last_beat_s += rr
-            self._drift.step(rr)
-            beat = Beat(self._last_beat_s, rr)
-            new.append(beat)
-            self.beats.append(beat)
-        while self.beats and self.beats[0].t_s < t_s - 60.0:
-            self.beats.popleft()
-        return new
+    def _upcoming_rr(self) -> float:
+        # Beats are decided ahead (an ectopic beat brings its compensatory pause), so the
+        # series does not depend on how often a device samples it.
+        if not self._decided:
+            self._decided.extend(self._next_intervals(self._last_beat_s))
+        return self._decided[0]
+
+    def _beat_taken(self) -> None:
+        self._decided.popleft()
 
 
 def rmssd(rr_s: list[float]) -> float:

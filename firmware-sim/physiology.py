@@ -94,13 +94,21 @@ class HeartModel:
         )
         return min(HR_MAX_BPM, max(HR_MIN_BPM, rate))
 
+    def _upcoming_rr(self) -> float:
+        """The interval to the next beat; asking twice before it is taken gives the same."""
+        return 60.0 / self.instantaneous_rate(self._last_beat_s)
+
+    def _beat_taken(self) -> None:
+        """The upcoming beat has happened (a model that plans beats ahead drops it here)."""
+
     def advance(self, t_s: float) -> list[Beat]:
         """Beats whose time falls in (last beat, t_s]; remembered for ``heart_rate``."""
         new: list[Beat] = []
         while True:
-            rr = 60.0 / self.instantaneous_rate(self._last_beat_s)
+            rr = self._upcoming_rr()
             if self._last_beat_s + rr > t_s:
                 break
+            self._beat_taken()
             self._last_beat_s += rr
             self._drift.step(rr)
             beat = Beat(self._last_beat_s, rr)

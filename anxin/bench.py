@@ -10,8 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
-from anxin.config import DemoConfig
-from anxin.demo.stack import DemoStack
+from anxin.demo.stack import DemoStack, ephemeral_config
 from anxin.protocol import AlertMessage
 
 
@@ -51,15 +50,7 @@ async def bench_alert(
     """Gateway raises the scenario alert → the cloud stores it → the API lists it
     → (with ``console``) a worker's open console shows it."""
     with tempfile.TemporaryDirectory(prefix="anxin-bench-") as data:
-        config = DemoConfig(
-            data_dir=Path(data),
-            homes=homes,
-            broker_port=0,
-            api_port=0,
-            dashboard_port=0,
-            scenario_start_s=scenario_start_s,
-        )
-        stack = DemoStack(config)
+        stack = DemoStack(ephemeral_config(Path(data), homes, scenario_start_s))
         raised: list[tuple[float, AlertMessage]] = []
         started = time.time()
         await stack.start()

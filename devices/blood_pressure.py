@@ -107,11 +107,7 @@ class BloodPressureMeasurement:
             "systolic": self.systolic,
             "diastolic": self.diastolic,
             "mean_arterial_pressure": self.mean_arterial_pressure,
-            "pulse_rate": self.pulse_rate,
-            "timestamp": None if self.timestamp is None else self.timestamp.iso(),
-            "user_id": self.user_id,
-            "measurement_status": None if self.status is None else self.status.names(),
-        }
+        } | _reading_context(self)
 
 
 @dataclass(frozen=True)
@@ -130,13 +126,19 @@ class IntermediateCuffPressure:
     specials: tuple[tuple[str, SpecialValue], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "cuff_pressure": self.cuff_pressure,
-            "pulse_rate": self.pulse_rate,
-            "timestamp": None if self.timestamp is None else self.timestamp.iso(),
-            "user_id": self.user_id,
-            "measurement_status": None if self.status is None else self.status.names(),
-        }
+        return {"cuff_pressure": self.cuff_pressure} | _reading_context(self)
+
+
+def _reading_context(
+    reading: BloodPressureMeasurement | IntermediateCuffPressure,
+) -> dict[str, Any]:
+    """The fields both blood-pressure characteristics carry besides the pressures."""
+    return {
+        "pulse_rate": reading.pulse_rate,
+        "timestamp": None if reading.timestamp is None else reading.timestamp.iso(),
+        "user_id": reading.user_id,
+        "measurement_status": None if reading.status is None else reading.status.names(),
+    }
 
 
 def kpa_to_mmhg(kpa: float) -> float:

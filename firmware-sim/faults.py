@@ -21,6 +21,7 @@ from bumble.core import UUID
 from bumble.device import Connection, Device
 from bumble.hci import HCI_ErrorCode
 
+from anxin.devices.accelerometer import ACCELERATION_SAMPLES
 from anxin.devices.gatt import (
     HEART_RATE_MEASUREMENT,
     PLX_CONTINUOUS_MEASUREMENT,
@@ -33,6 +34,7 @@ from anxin.devices.gatt import (
     encode_plx_continuous_measurement,
 )
 
+from .accelerometer import bumble_uuid
 from .clock import Clock
 from .simulated import FrameFilter, SimulatedDevice
 
@@ -125,6 +127,21 @@ class SensorOff(_FrameFault):
 class DuplicateNotifications(_FrameFault):
     name = "duplicate_notifications"
     frame_filter = staticmethod(duplicate_frame)
+
+
+_ACCELERATION = bumble_uuid(ACCELERATION_SAMPLES)
+
+
+def off_body_frame(uuid: UUID, payload: bytes) -> list[bytes]:
+    return [] if uuid == _ACCELERATION else [payload]
+
+
+class OffBody(_FrameFault):
+    """A wearable that senses it is off the body (the accelerometer's skin sensor) stays
+    connected but streams nothing until worn again."""
+
+    name = "off_body"
+    frame_filter = staticmethod(off_body_frame)
 
 
 # -- link faults ---------------------------------------------------------------------------

@@ -13,17 +13,19 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
 
-from bumble.core import UUID
-
-from anxin.devices.accelerometer import ACCELERATION_SAMPLES
-
-from .accelerometer import bumble_uuid
 from .activity import ActivityModel
 from .clock import Clock, ScaledClock
 from .daily_life import DailyLife, DailyLifeActivity, DailyLifeMotion
-from .faults import ContactLost, Fault, FaultSchedule, ScheduledFault, SensorOff, make_fault
+from .faults import (
+    ContactLost,
+    Fault,
+    FaultSchedule,
+    OffBody,
+    ScheduledFault,
+    SensorOff,
+    make_fault,
+)
 from .heart_rhythm import RhythmHeartModel
 from .home import VirtualHome
 from .home_sensors import BedSensor, SOSButton
@@ -178,28 +180,6 @@ def register_device_builder(kind: str, builder: DeviceBuilder) -> None:
     """How a new simulated device kind joins scenarios: the builder adds it to the home,
     reading the person (``ctx.person``) and their day (``ctx.plan.life``)."""
     DEVICE_BUILDERS[kind] = builder
-
-
-_ACCELERATION = bumble_uuid(ACCELERATION_SAMPLES)
-
-
-class OffBody:
-    """A wearable that senses it is off the body (the accelerometer's skin sensor) stays
-    connected but streams nothing until worn again."""
-
-    name: ClassVar[str] = "off_body"
-
-    @staticmethod
-    def frame_filter(uuid: UUID, payload: bytes) -> list[bytes]:
-        return [] if uuid == _ACCELERATION else [payload]
-
-    async def begin(self, device: SimulatedDevice) -> None:
-        if self.frame_filter not in device.frame_filters:
-            device.frame_filters.append(self.frame_filter)
-
-    async def end(self, device: SimulatedDevice) -> None:
-        with contextlib.suppress(ValueError):
-            device.frame_filters.remove(self.frame_filter)
 
 
 # What "not worn" does to each wearable on the air; kinds not listed read

@@ -46,6 +46,18 @@ def pick_port(port: int) -> int:
         return int(sock.getsockname()[1])
 
 
+def ephemeral_config(data_dir: Path, homes: int, scenario_start_s: float) -> DemoConfig:
+    """The demo on free ports, so tests and benchmarks never collide with a running demo."""
+    return DemoConfig(
+        data_dir=data_dir,
+        homes=homes,
+        broker_port=0,
+        api_port=0,
+        dashboard_port=0,
+        scenario_start_s=scenario_start_s,
+    )
+
+
 @dataclass
 class DemoStack:
     config: DemoConfig

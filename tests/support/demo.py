@@ -8,23 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from anxin.config import DemoConfig
-from anxin.demo.stack import DemoStack
+from anxin.demo.stack import DemoStack, ephemeral_config
 
 
 @contextmanager
 def running_demo(
     data_dir: Path, scenario_start_s: float = 5.0, homes: int = 3
 ) -> Iterator[DemoStack]:
-    config = DemoConfig(
-        data_dir=data_dir,
-        homes=homes,
-        broker_port=0,
-        api_port=0,
-        dashboard_port=0,
-        scenario_start_s=scenario_start_s,
-    )
-    stack = DemoStack(config)
+    stack = DemoStack(ephemeral_config(data_dir, homes, scenario_start_s))
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="demo-loop", daemon=True)
     thread.start()

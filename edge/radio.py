@@ -72,6 +72,10 @@ class Radio(Protocol):
     def device_states(self) -> dict[str, str]: ...
 
 
+class RadioStopping(Exception):
+    """A connection attempt that began waiting before the radio was stopped."""
+
+
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -209,9 +213,13 @@ class BumbleRadio:
         if self._device is None:
             return
         self._stopping = True
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Let a connection attempt finish (or time out) rather than cancel it: cancelling
+        # bumble's connect just as the controller completes it raises inside bumble's own
+        # event handler. Tasks waiting for the lock are cancelled before they begin.
+        async with self._connect_lock:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         device, self._device = self._device, None
         with contextlib.suppress(Exception):
@@ -269,7 +277,7 @@ class BumbleRadio:
             tracker.seen.clear()
             try:
                 connection = await self._connect(tracker)
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, RadioStopping):
                 raise
             except Exception as error:
                 delay = self.backoff.delay(attempt)
@@ -304,6 +312,8 @@ class BumbleRadio:
 
         device = self._device
         async with self._connect_lock:
+            if self._stopping:  # queued before stop(); stop() waits behind us for the lock
+                raise RadioStopping(tracker.bound.device_id)
             # The virtual controller ignores Create Connection Cancel, so on timeout we
             # clear its pending connection ourselves or every later attempt is refused.
             try:

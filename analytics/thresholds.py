@@ -50,6 +50,11 @@ class ThresholdDetector:
         assert self.rule.below is not None
         return value < self.rule.below + margin
 
+    def is_raised(self, device_id: str) -> bool:
+        """Raised and not yet back past the clear margin."""
+        state = self._states.get(device_id)
+        return state is not None and state.raised
+
     def update(self, device_id: str, value: float, ts_ms: int) -> ThresholdCrossed | None:
         """Feed one sample; returns the crossing when the alert should be raised now."""
         state = self._states.setdefault(device_id, _DeviceState())

@@ -111,6 +111,12 @@ def cmd_bench_sim(args: argparse.Namespace) -> None:
     run_sim_bench(args.homes, args.seconds)
 
 
+def cmd_bench_analytics(args: argparse.Namespace) -> None:
+    from anxin.bench_analytics import run_analytics_bench
+
+    run_analytics_bench(args.only)
+
+
 def cmd_bench_alert(args: argparse.Namespace) -> None:
     from anxin.bench import run_alert_bench
 
@@ -129,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the whole platform with simulated homes")
     demo.add_argument("--config", type=Path, help="demo TOML file (optional)")
-    demo.add_argument("--homes", type=int, help="number of simulated homes (default 3)")
+    demo.add_argument("--homes", type=int, help="number of simulated homes (default 5)")
     demo.add_argument("--api-port", type=int)
     demo.add_argument("--console-port", type=int)
     demo.add_argument("--broker-port", type=int)
@@ -192,6 +198,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sim.add_argument("--homes", type=int, default=20)
     bench_sim.add_argument("--seconds", type=float, default=30.0)
     bench_sim.set_defaults(func=cmd_bench_sim)
+    bench_analytics = bench_commands.add_parser(
+        "analytics",
+        help="detectors' validation on the public recordings, and their cost per window",
+    )
+    bench_analytics.add_argument(
+        "--only",
+        action="append",
+        choices=["af", "falls", "routine", "indices"],
+        help="run only this part (repeatable)",
+    )
+    bench_analytics.set_defaults(func=cmd_bench_analytics)
     return parser
 
 

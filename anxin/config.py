@@ -12,8 +12,9 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ENV_PREFIX = "ANXIN_"
 
@@ -89,6 +90,14 @@ def default_thresholds() -> tuple[ThresholdConfig, ...]:
         ThresholdConfig(
             observation="spo2", kind="spo2_low", below=90, clear_margin=2, sustain_s=15
         ),
+        ThresholdConfig(
+            observation="battery",
+            kind="battery_low",
+            severity="low",
+            below=15,
+            clear_margin=10,
+            sustain_s=0,
+        ),
     )
 
 
@@ -98,12 +107,44 @@ class DeviceBindingConfig(Section):
     kind: str
     # BTHome encryption key of the sensor (16 bytes as 32 hex digits), when it encrypts.
     bind_key: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f]{32}$")
+    # Whose device this is; unset: the home's one person (``[analytics] person_id``).
+    person_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    # Where a home sensor is: "bathroom" makes a motion sensor count bathroom visits, and a
+    # door sensor is taken for the front door unless it is placed elsewhere.
+    room: str | None = Field(default=None, pattern=r"^[a-z_]{1,32}$")
+
+
+class AnalyticsConfig(Section):
+    """The gateway's live detectors and its rules against alert storms."""
+
+    person_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    timezone: str = "Asia/Shanghai"
+    # NEWS2 SpO2 scale 2 is only for confirmed hypercapnic respiratory failure, per person.
+    spo2_scale: Literal[1, 2] = 1
+    long_lie_s: float = Field(default=120.0, ge=10)
+    not_worn_after_s: float = Field(default=60.0, ge=5)
+    usual_rising: str = Field(default="07:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    usual_bedtime: str = Field(default="22:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    max_alerts_per_hour: int = Field(default=10, ge=1)
+    fold_minutes: float = Field(default=30.0, gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone '{name}' (an IANA name such as Asia/Shanghai)"
+            ) from None
+        return name
 
 
 class EdgeConfig(Section):
     gateway: GatewayConfig
     mqtt: MqttConfig = MqttConfig()
     thresholds: tuple[ThresholdConfig, ...] = Field(default_factory=default_thresholds)
+    analytics: AnalyticsConfig = AnalyticsConfig()
     devices: tuple[DeviceBindingConfig, ...] = ()
 
 
@@ -125,7 +166,7 @@ class DashboardConfig(Section):
 
 class DemoConfig(Section):
     data_dir: Path = Path("var/demo")
-    homes: int = Field(default=3, ge=1, le=20)
+    homes: int = Field(default=5, ge=1, le=20)
     broker_port: int = Field(default=18830, ge=0, le=65535)
     api_port: int = Field(default=8080, ge=0, le=65535)
     dashboard_port: int = Field(default=8050, ge=0, le=65535)

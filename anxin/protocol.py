@@ -71,6 +71,7 @@ UNITS: dict[str, str] = {
 }
 
 Severity = Literal["low", "medium", "high", "critical"]
+EvidenceKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 
 
@@ -125,6 +126,10 @@ class AlertMessage(Message):
     observation: ObservationType | None = None
     value: float | None = None
     threshold: float | None = None
+    # What triggered it: the values and their window (``window_start_ms``, ``window_end_ms``).
+    evidence: dict[EvidenceKey, float | int | str | bool] | None = Field(
+        default=None, max_length=40
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

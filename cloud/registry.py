@@ -169,6 +169,7 @@ class Registry:
                             value=message.value,
                             threshold=message.threshold,
                             message=message.message,
+                            evidence=message.evidence,
                         )
                         session.add(open_alert)
                     else:
@@ -177,6 +178,7 @@ class Registry:
                             open_alert.last_raised_at_ms, message.raised_at_ms
                         )
                         open_alert.value = message.value
+                        open_alert.evidence = message.evidence or open_alert.evidence
                     session.flush()
                     session.add(
                         AlertRepeat(

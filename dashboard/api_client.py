@@ -126,10 +126,12 @@ class Alert:
     value: float | None
     threshold: float | None
     message: str
+    evidence: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Alert:
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        required = {name: data[name] for name in cls.__dataclass_fields__ if name != "evidence"}
+        return cls(**required, evidence=data.get("evidence"))
 
 
 @dataclass(frozen=True)

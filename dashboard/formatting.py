@@ -30,6 +30,11 @@ def local_time(ts_ms: int) -> datetime:
     return datetime.fromtimestamp(ts_ms / 1000, tz=LOCAL_ZONE).replace(tzinfo=None)
 
 
+def local_time_of_day(ts_ms: int) -> str:
+    """Milliseconds since the epoch -> ``14:03:09`` in Asia/Shanghai."""
+    return datetime.fromtimestamp(ts_ms / 1000, tz=LOCAL_ZONE).strftime("%H:%M:%S")
+
+
 def local_clock(iso_text: str) -> str:
     """``2024-05-01T06:03:09.120Z`` -> ``2024-05-01 14:03:09`` in Asia/Shanghai."""
     return parse_iso(iso_text).astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M:%S")

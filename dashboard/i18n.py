@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from anxin.analytics.alerts import VOCABULARY
+
 Language = Literal["zh", "en"]
 LANGUAGES: Final[tuple[Language, ...]] = ("zh", "en")
 DEFAULT_LANGUAGE: Final[Language] = "zh"
@@ -54,6 +56,7 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
         "en": "Reading {value} (threshold {threshold})",
     },
     "alerts.raised_at": {"zh": "发生时间:{time}", "en": "Raised: {time}"},
+    "alerts.evidence_window": {"zh": "依据时段 {start}–{end}", "en": "Evidence {start}–{end}"},
     "alerts.occurrences": {"zh": "出现 {count} 次", "en": "{count} occurrence(s)"},
     "alerts.status": {"zh": "状态:{status}", "en": "Status: {status}"},
     "alerts.unknown_person": {"zh": "未关联的设备 {device}", "en": "Unassigned device {device}"},
@@ -80,14 +83,6 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
     "charts.time": {"zh": "时间(北京时间)", "en": "Time (China Standard Time)"},
     "charts.threshold": {"zh": "警戒线 {value}", "en": "Alert line {value}"},
     "charts.no_data": {"zh": "最近 10 分钟没有数据", "en": "No data in the last 10 minutes"},
-    # alert kinds
-    "kind.heart_rate_high": {"zh": "心率过高", "en": "Heart rate high"},
-    "kind.heart_rate_low": {"zh": "心率过低", "en": "Heart rate low"},
-    "kind.spo2_low": {"zh": "血氧过低", "en": "Blood oxygen low"},
-    "kind.fall": {"zh": "疑似跌倒", "en": "Possible fall"},
-    "kind.sos": {"zh": "紧急呼叫", "en": "SOS button pressed"},
-    "kind.inactivity": {"zh": "长时间无活动", "en": "Long inactivity"},
-    "kind.device_offline": {"zh": "设备离线", "en": "Device offline"},
     # severities
     "severity.low": {"zh": "低", "en": "Low"},
     "severity.medium": {"zh": "中", "en": "Medium"},
@@ -123,6 +118,9 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
     "device_state.online": {"zh": "在线", "en": "Online"},
     "device_state.offline": {"zh": "离线", "en": "Offline"},
     "device_state.advertising": {"zh": "广播中", "en": "Advertising"},
+    "device_state.out_of_range": {"zh": "未收到信号", "en": "Not heard"},
+    "device_state.standing_by": {"zh": "待机", "en": "Standing by"},
+    "device_state.reconnecting": {"zh": "重新连接中", "en": "Reconnecting"},
     "device_state.unknown": {"zh": "状态未知", "en": "State unknown"},
     # units (UCUM code -> what a reader expects)
     "unit./min": {"zh": "次/分", "en": "bpm"},
@@ -147,7 +145,11 @@ def _lookup(prefix: str, code: str, language: str | None) -> str:
 
 
 def alert_kind(kind: str, language: str | None) -> str:
-    return _lookup("kind", kind, language)
+    """Titles come from the one alert vocabulary; an unknown kind is shown as it came."""
+    known = VOCABULARY.get(kind)
+    if known is None:
+        return kind
+    return known.title_zh if language_or_default(language) == "zh" else known.title_en
 
 
 def severity(level: str, language: str | None) -> str:

@@ -8,19 +8,21 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from anxin.analytics.thresholds import ThresholdCrossed, ThresholdDetector
+from anxin.analytics.alerts import AlertPolicy, Decision
 from anxin.config import EdgeConfig
 from anxin.devices import BTHOME_UUID, FrameError, decode
 from anxin.devices.bthome_replay import BTHomeReceiver
+from anxin.edge.home_analytics import Ended, Finding, HomeAnalytics
 from anxin.edge.queue import DiskQueue
 from anxin.edge.radio import Advertisement, BoundDevice, Notification, Radio
-from anxin.edge.readings import device_time_ms, readings_from, sos_event
+from anxin.edge.readings import device_time_ms, readings_from
 from anxin.edge.uplink import Uplink
 from anxin.protocol import UNITS, AlertMessage, Observation, encode
 
 log = logging.getLogger(__name__)
 
 AlertListener = Callable[[AlertMessage], None]
+REPEAT_WINDOW_MS = 250
 
 
 class Gateway:
@@ -32,13 +34,19 @@ class Gateway:
         self.clock = clock
         self.queue = DiskQueue(config.gateway.queue_path)
         self.uplink = Uplink(config.mqtt, config.gateway, self.queue, radio.device_states)
-        self.detectors = [ThresholdDetector(rule) for rule in config.thresholds]
+        self.analytics = HomeAnalytics(config)
+        self.policy = AlertPolicy(
+            max_per_hour=config.analytics.max_alerts_per_hour,
+            fold_s=config.analytics.fold_minutes * 60,
+        )
         self.counters: Counter[str] = Counter()
         self.alert_listeners: list[AlertListener] = [self._log_alert]
         self.bthome = BTHomeReceiver(
             {d.address: bytes.fromhex(d.bind_key) for d in config.devices if d.bind_key}
         )
+        self._last_frames: dict[tuple[str, int], tuple[bytes, int]] = {}
         self._state_task: asyncio.Task[None] | None = None
+        self._tick_task: asyncio.Task[None] | None = None
 
     @property
     def bound_devices(self) -> list[BoundDevice]:
@@ -48,11 +56,13 @@ class Gateway:
         await self.uplink.start()
         await self.radio.start(self.bound_devices, self.on_notification, self.on_advertisement)
         self._state_task = asyncio.create_task(self._report_states(), name="gateway-state")
+        self._tick_task = asyncio.create_task(self._tick_analytics(), name="gateway-analytics")
 
     async def stop(self) -> None:
-        if self._state_task is not None:
-            self._state_task.cancel()
-            await asyncio.gather(self._state_task, return_exceptions=True)
+        for task in (self._state_task, self._tick_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self.radio.stop()
         await self.uplink.stop()
         self.queue.close()
@@ -63,16 +73,22 @@ class Gateway:
     # --- radio callbacks --------------------------------------------------------------
 
     def on_notification(self, notification: Notification) -> None:
+        if self._repeated(notification):
+            self.counters["repeated_notifications"] += 1
+            return
         try:
             values = decode(notification.characteristic, notification.payload).as_dict()
         except FrameError as exc:
             self._reject(notification.device_id, exc)
             return
+        readings = readings_from(values)
         self.record(
-            notification.device_id,
-            readings_from(values),
-            notification.received_at_ms,
-            device_time_ms(values),
+            notification.device_id, readings, notification.received_at_ms, device_time_ms(values)
+        )
+        self.act_on(
+            self.analytics.on_frame(
+                notification.device_id, values, readings, notification.received_at_ms
+            )
         )
 
     def on_advertisement(self, advertisement: Advertisement) -> None:
@@ -90,15 +106,25 @@ class Gateway:
             self.counters["repeated_advertisements"] += 1
             return
         values = decoded.as_dict()
-        event = sos_event(values)
-        if event is not None:
-            self.raise_alert(
-                kind="sos",
-                severity="critical",
-                device_id=advertisement.device_id,
-                message=f"SOS button: {event.replace('_', ' ')}",
-            )
-        self.record(advertisement.device_id, readings_from(values), advertisement.received_at_ms)
+        at_ms = advertisement.received_at_ms
+        readings = readings_from(values)
+        self.record(advertisement.device_id, readings, at_ms)
+        self.act_on(self.analytics.on_frame(advertisement.device_id, values, readings, at_ms))
+
+    def _repeated(self, notification: Notification) -> bool:
+        """The same frame again from the same device at once: a resent notification.
+
+        Devices notify at most a few times a second with changing content (new beats, a
+        sequence number), so identical bytes within ``REPEAT_WINDOW_MS`` are one reading.
+        """
+        key = (notification.device_id, notification.characteristic)
+        previous = self._last_frames.get(key)
+        self._last_frames[key] = (notification.payload, notification.received_at_ms)
+        return (
+            previous is not None
+            and previous[0] == notification.payload
+            and notification.received_at_ms - previous[1] < REPEAT_WINDOW_MS
+        )
 
     def _reject(self, device_id: str, exc: FrameError) -> None:
         self.counters["rejected_frames"] += 1
@@ -132,30 +158,33 @@ class Gateway:
 
         self.queue.put("observations", len(readings), bodies)
         self.counters["observations"] += len(readings)
-        for kind, value in readings:
-            for detector in self.detectors:
-                if detector.rule.observation == kind:
-                    crossed = detector.update(device_id, value, ts_ms)
-                    if crossed is not None:
-                        self.raise_threshold_alert(crossed)
         self.uplink.wake()
 
-    def raise_threshold_alert(self, crossed: ThresholdCrossed) -> AlertMessage:
-        rule = crossed.rule
-        direction = "above" if rule.above is not None else "below"
-        held_s = (crossed.ts_ms - crossed.breaching_since_ms) / 1000
-        return self.raise_alert(
-            kind=rule.kind,
-            severity=rule.severity,
-            device_id=crossed.device_id,
-            message=(
-                f"{rule.observation} {crossed.value:g} {UNITS[rule.observation]} {direction} "
-                f"{crossed.threshold:g} for {held_s:.0f} s"
-            ),
-            observation=rule.observation,
-            value=crossed.value,
-            threshold=crossed.threshold,
-        )
+    def act_on(self, findings: list[Finding]) -> list[Decision]:
+        """Pass the detectors' findings through the alert policy; raise what it lets through."""
+        decisions: list[Decision] = []
+        for finding in findings:
+            if isinstance(finding, Ended):
+                self.policy.ended(finding.subject, finding.kind)
+                continue
+            decision = self.policy.offer(finding)
+            self.counters[f"detections_{decision.outcome}"] += 1
+            decisions.append(decision)
+            if decision.raised:
+                self.raise_alert(
+                    kind=finding.kind,
+                    severity=finding.effective_severity,
+                    device_id=finding.device_id,
+                    message=finding.message,
+                    observation=finding.observation,
+                    value=finding.value,
+                    threshold=finding.threshold,
+                    evidence=finding.evidence.as_dict(),
+                )
+        return decisions
+
+    def snooze(self, subject: str, kind: str | None, until_ms: int) -> None:
+        self.policy.snooze(subject, kind, until_ms)
 
     def raise_alert(
         self,
@@ -166,6 +195,7 @@ class Gateway:
         observation: str | None = None,
         value: float | None = None,
         threshold: float | None = None,
+        evidence: dict[str, float | int | str | bool] | None = None,
     ) -> AlertMessage:
         """Queue the alert for the cloud (ahead of observations) and act on it locally now."""
         made: list[AlertMessage] = []
@@ -183,6 +213,7 @@ class Gateway:
                 observation=observation,  # type: ignore[arg-type]
                 value=value,
                 threshold=threshold,
+                evidence=evidence,
             )
             made.append(alert)
             return [encode(alert).decode()]
@@ -204,6 +235,14 @@ class Gateway:
             alert.device_id,
             alert.message,
         )
+
+    async def _tick_analytics(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                self.act_on(self.analytics.tick(self.now_ms(), self.radio.device_states()))
+            except Exception:
+                log.exception("analytics tick failed; the next one tries again")
 
     async def _report_states(self) -> None:
         previous: dict[str, str] = {}

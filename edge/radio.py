@@ -28,6 +28,8 @@ CONNECTING = "connecting"
 RECONNECTING = "reconnecting"
 ADVERTISING = "advertising"
 OUT_OF_RANGE = "out_of_range"
+STANDING_BY = "standing_by"  # an advertiser not heard yet, within its own interval
+HEARD_WITHIN_INTERVALS = 2.5
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,14 @@ class _Tracker:
             if self._monotonic() - reference > out_of_range_after_s:
                 return OUT_OF_RANGE
             return RECONNECTING if self.ever_connected else CONNECTING
-        return ADVERTISING if self.recently_seen(out_of_range_after_s) else OUT_OF_RANGE
+        # An advertiser is judged by its own reporting interval: an SOS button is silent
+        # for hours by design, a bed sensor repeats its state every minute.
+        window_s = max(out_of_range_after_s, HEARD_WITHIN_INTERVALS * self.kind.nominal_interval_s)
+        if self.recently_seen(window_s):
+            return ADVERTISING
+        if self.last_seen is None and self._monotonic() - self.started_at <= window_s:
+            return STANDING_BY
+        return OUT_OF_RANGE
 
 
 def _bumble_uuid(uuid_class, value: int):
@@ -168,6 +177,10 @@ class BumbleRadio:
         self._tasks: list[asyncio.Task[None]] = []
         self._connections: dict[str, object] = {}
         self._connect_lock = asyncio.Lock()
+        # Connections between connect and subscribed; stop() waits for them to settle.
+        self._setting_up = 0
+        self._none_setting_up = asyncio.Event()
+        self._none_setting_up.set()
         self._controller = None
         self._device = None
         self._on_notification: NotificationCallback | None = None
@@ -213,13 +226,16 @@ class BumbleRadio:
         if self._device is None:
             return
         self._stopping = True
-        # Let a connection attempt finish (or time out) rather than cancel it: cancelling
-        # bumble's connect just as the controller completes it raises inside bumble's own
-        # event handler. Tasks waiting for the lock are cancelled before they begin.
+        # Let connection attempts and their GATT set-up finish (or time out) rather than
+        # cancel them: cancelling bumble's connect or a GATT request just as the answer
+        # arrives raises inside bumble's own event handler, and the link never settles.
+        # Attempts still waiting for the lock give up once they get it.
         async with self._connect_lock:
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            pass
+        await self._none_setting_up.wait()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         device, self._device = self._device, None
         with contextlib.suppress(Exception):
@@ -325,20 +341,43 @@ class BumbleRadio:
                 if self._controller is not None:
                     self._controller.pending_le_connection = None
                 raise
+            self._setting_up += 1
+            self._none_setting_up.clear()
         try:
-            # A device that drops the link mid-discovery would otherwise leave us waiting
-            # out bumble's 30 s GATT request timeout before the next attempt.
-            async with asyncio.timeout(self.connect_timeout_s):
-                await self._subscribe_all(Peer(connection), tracker)
+            await self._set_up(connection, Peer(connection), tracker)
         except BaseException:
-            with contextlib.suppress(Exception):
-                await connection.disconnect()
+            if connection.handle in device.connections:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(self.connect_timeout_s):
+                        await connection.disconnect()
             raise
+        finally:
+            self._setting_up -= 1
+            if not self._setting_up:
+                self._none_setting_up.set()
         tracker.connected = True
         tracker.ever_connected = True
         self._connections[tracker.address] = connection
         logger.info("%s: connected and subscribed", tracker.bound.device_id)
         return connection
+
+    async def _set_up(self, connection: Any, peer: Any, tracker: _Tracker) -> None:
+        """Discover and subscribe, giving up at once if the device drops the link (no
+        answer can come any more, so cancelling the request is safe) and after
+        ``connect_timeout_s`` otherwise, rather than bumble's 30 s GATT timeout."""
+        lost = asyncio.get_running_loop().create_future()
+        connection.on("disconnection", lambda reason: lost.done() or lost.set_result(reason))
+        subscribing = asyncio.ensure_future(self._subscribe_all(peer, tracker))
+        try:
+            async with asyncio.timeout(self.connect_timeout_s):
+                await asyncio.wait({subscribing, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not subscribing.done():
+                subscribing.cancel()
+                await asyncio.gather(subscribing, return_exceptions=True)
+        if not subscribing.done() or subscribing.cancelled():
+            raise ConnectionError(f"link lost during set-up (reason {lost.result()})")
+        subscribing.result()  # raises what discovery raised
 
     async def _subscribe_all(self, peer: Any, tracker: _Tracker) -> None:
         from bumble.core import UUID

@@ -86,11 +86,15 @@ class HeartModel:
         p = self.profile
         target = self.scenario.heart_rate_target(t_s, p.baseline_hr_bpm)
         # RSA shrinks as the rate rises (vagal withdrawal), so scale by baseline/target.
-        rsa = p.rsa_amplitude_bpm * min(1.0, p.baseline_hr_bpm / max(target, 1.0))
+        # Below baseline the swings are sized in RR, where they live: a swing of a bpm is
+        # 60·a/HR² s, so unscaled they would grow with 1/HR² and a sinus bradycardia would
+        # swing by 150 ms from beat to beat, which no heart does and an AF detector flags.
+        slower = min(1.0, target / p.baseline_hr_bpm) ** 2
+        rsa = p.rsa_amplitude_bpm * min(1.0, p.baseline_hr_bpm / max(target, 1.0)) * slower
         rate = (
             target
             + rsa * math.sin(2 * math.pi * p.respiratory_rate_hz * t_s + self._phase)
-            + self._drift.value
+            + self._drift.value * slower
         )
         return min(HR_MAX_BPM, max(HR_MIN_BPM, rate))
 

@@ -13,6 +13,8 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from .activity import ActivityModel
 from .clock import Clock, ScaledClock
@@ -261,8 +263,14 @@ class ScenarioRunner:
         speed: float | None = None,
         seed: int | None = None,
         home_number: int = 1,
+        day: date = date(2026, 1, 5),
+        timezone: str = "Asia/Shanghai",
     ) -> None:
         self.scenario = scenario
+        # Local midnight of the day the scenario plays on, for a gateway on simulated time.
+        self.midnight_epoch_s = datetime(
+            day.year, day.month, day.day, tzinfo=ZoneInfo(timezone)
+        ).timestamp()
         self.speed = speed if speed is not None else scenario.speed
         self.seed = seed if seed is not None else scenario.seed
         self.plan = compile_plan(scenario)
@@ -338,6 +346,10 @@ class ScenarioRunner:
         return entries
 
     # -- running ---------------------------------------------------------------------------
+
+    def epoch_s(self) -> float:
+        """The simulated moment as Unix time: a gateway's clock when it runs on simulated time."""
+        return self.midnight_epoch_s + self.scenario.start_s + self.clock.now()
 
     def clock_text(self, t_s: float | None = None) -> str:
         """Time of day in the scenario at simulated ``t_s`` (default: now)."""

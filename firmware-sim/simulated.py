@@ -106,6 +106,7 @@ class SimulatedDevice:
         self.battery_pct = battery_pct
         self._battery_origin: tuple[float, int] | None = None  # (t_s, pct) when first ticked
         self.sent = 0  # notifications or advertisement updates produced
+        self.resent = 0  # of those, identical copies sent straight after their original
         self.in_range = True
         self.controller: Controller | None = None
         self.device: Device | None = None
@@ -207,12 +208,17 @@ class SimulatedDevice:
     async def _notify(self, characteristic: Characteristic, payload: bytes) -> None:
         """Notify subscribers through ``frame_filters``."""
         assert self.device is not None
-        frames = [payload]
-        for frame_filter in self.frame_filters:
-            frames = [out for frame in frames for out in frame_filter(characteristic.uuid, frame)]
-        for frame in frames:
+        for frame in self._filtered(characteristic.uuid, payload):
             await self.device.notify_subscribers(characteristic, frame)
             self.sent += 1
+
+    def _filtered(self, uuid: UUID, payload: bytes) -> list[bytes]:
+        """The frames ``frame_filters`` make of ``payload``, counting copies in ``resent``."""
+        frames = [payload]
+        for frame_filter in self.frame_filters:
+            frames = [out for frame in frames for out in frame_filter(uuid, frame)]
+        self.resent += sum(a == b for a, b in zip(frames, frames[1:], strict=False))
+        return frames
 
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)

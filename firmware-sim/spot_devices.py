@@ -200,10 +200,7 @@ class SpotMeasuringDevice(_GattPeripheral):
 
     async def _send(self, characteristic: Characteristic, payload: bytes, indicate: bool) -> None:
         assert self.device is not None
-        frames = [payload]
-        for frame_filter in self.frame_filters:
-            frames = [out for frame in frames for out in frame_filter(characteristic.uuid, frame)]
-        for frame in frames:
+        for frame in self._filtered(characteristic.uuid, payload):
             if indicate:
                 await self.device.indicate_subscribers(characteristic, frame)
             else:

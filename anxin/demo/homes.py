@@ -43,8 +43,14 @@ class DemoDevice:
 
 # What happens in each home, so the demo shows every alert the gateways raise: each is a
 # scenario file in scenarios/, played by the same runner as `anxin sim`.
-DemoEvent = Literal["tachycardia", "desaturation", "bradycardia_then_sos"]
-EVENTS: tuple[DemoEvent, ...] = ("tachycardia", "desaturation", "bradycardia_then_sos")
+DemoEvent = Literal["tachycardia", "desaturation", "bradycardia_then_sos", "af", "fall"]
+EVENTS: tuple[DemoEvent, ...] = (
+    "tachycardia",
+    "desaturation",
+    "bradycardia_then_sos",
+    "af",
+    "fall",
+)
 SCENARIOS = Path(__file__).parent / "scenarios"
 # The files put their first event here; the demo moves each file's start so that this
 # moment comes `scenario_start_s` after the demo starts.
@@ -99,6 +105,7 @@ def demo_homes(count: int) -> list[DemoHome]:
                     DemoDevice(
                         f"sos-{number}", "bthome_button", f"{prefix}:04:00:01", _demo_key(number)
                     ),
+                    DemoDevice(f"waist-{number}", "accelerometer_wearable", f"{prefix}:05:00:01"),
                 ),
                 event=EVENTS[(number - 1) % len(EVENTS)],
             )

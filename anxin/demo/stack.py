@@ -164,8 +164,9 @@ class DemoStack:
             f"  API base URL:      {self.api_url}\n"
             f"  MQTT broker:       127.0.0.1:{self.broker.port if self.broker else '?'}\n"
             f"  Homes:             {len(self.homes)} simulated, each with a heart-rate strap, "
-            "a pulse oximeter, a motion sensor and an SOS button\n"
-            f"  Scripted events (each alert follows within about 30 s):\n{events}\n"
+            "a pulse oximeter, a waist accelerometer, a motion sensor and an SOS button\n"
+            "  Scripted events (the gateways' detectors raise each alert within about 90 s; "
+            f"a long lie two minutes after the fall):\n{events}\n"
             f"  Logins (username / password):\n{logins}\n"
             "Press Ctrl+C to stop.\n"
         )

@@ -226,6 +226,7 @@ def _alert_json(alert: Alert, person_name: str | None) -> dict[str, Any]:
         "value": alert.value,
         "threshold": alert.threshold,
         "message": alert.message,
+        "evidence": alert.evidence,
     }
 
 

@@ -255,6 +255,11 @@ def openapi_document(prefix: str) -> dict[str, Any]:
                         "value": {"type": ["number", "null"]},
                         "threshold": {"type": ["number", "null"]},
                         "message": {"type": "string"},
+                        "evidence": {
+                            "type": ["object", "null"],
+                            "description": "what triggered it: values and their window",
+                            "additionalProperties": {"type": ["number", "string", "boolean"]},
+                        },
                     },
                 },
             },

@@ -6,7 +6,7 @@ from dash import html
 
 from anxin.dashboard import i18n
 from anxin.dashboard.api_client import Alert
-from anxin.dashboard.formatting import local_clock, measurement
+from anxin.dashboard.formatting import local_clock, local_time_of_day, measurement
 from anxin.protocol import UNITS
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -29,6 +29,23 @@ def _reading(alert: Alert, language: str) -> list[html.Span]:
         threshold=measurement(alert.threshold, unit, language),
     )
     return [html.Span(text, className="alert-value")]
+
+
+def _evidence_window(alert: Alert, language: str) -> list[html.Span]:
+    """When the evidence was gathered, for alerts without a single reading (AF, a fall)."""
+    evidence = alert.evidence or {}
+    start, end = evidence.get("window_start_ms"), evidence.get("window_end_ms")
+    if alert.threshold is not None or not isinstance(start, int) or not isinstance(end, int):
+        return []
+    if end <= start:  # an instant, such as an SOS press: its time is the alert's own
+        return []
+    text = i18n.text(
+        "alerts.evidence_window",
+        language,
+        start=local_time_of_day(start),
+        end=local_time_of_day(end),
+    )
+    return [html.Span(text, className="alert-evidence")]
 
 
 def alert_card(alert: Alert, language: str) -> html.Div:
@@ -59,6 +76,7 @@ def alert_card(alert: Alert, language: str) -> html.Div:
                 className="alert-details",
                 children=[
                     *_reading(alert, language),
+                    *_evidence_window(alert, language),
                     html.Span(
                         i18n.text("alerts.raised_at", language, time=local_clock(alert.raised_at)),
                         className="alert-time",

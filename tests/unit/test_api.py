@@ -73,6 +73,7 @@ async def test_worker_sees_the_community_with_latest_vitals(client: TestClient) 
         "pulse_oximeter",
         "bthome_motion",
         "bthome_button",
+        "accelerometer_wearable",
     }
 
 

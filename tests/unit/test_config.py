@@ -32,7 +32,7 @@ def test_other_processes_variables_are_ignored() -> None:
     config = load_config(
         DemoConfig, environ={"ANXIN_GATEWAY__SITE_ID": "x", "ANXIN_REQUIRE_SERVICES": "1"}
     )
-    assert config.homes == 3
+    assert config.homes == 5
 
 
 def test_unknown_key_is_named(tmp_path: Path) -> None:

@@ -76,6 +76,7 @@ def test_persons_parse_with_latest_vitals_and_devices(worker: ApiClient) -> None
         "pulse_oximeter",
         "bthome_motion",
         "bthome_button",
+        "accelerometer_wearable",
     }
 
 

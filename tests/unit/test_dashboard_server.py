@@ -41,7 +41,11 @@ def test_server_serves_the_page_and_releases_the_port() -> None:
     finally:
         server.stop()
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))  # would fail with EADDRINUSE if still held
+        # SO_REUSEADDR lets the bind pass over closed connections in TIME_WAIT; it still
+        # fails with EADDRINUSE while anything listens on the port.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
     with pytest.raises(RuntimeError):
         _ = server.url
 

@@ -87,6 +87,33 @@ def test_alert_card_states_severity_in_words_and_local_time() -> None:
     assert "出现 2 次" in text
 
 
+def test_an_alert_without_a_single_reading_says_when_its_evidence_was_gathered() -> None:
+    af = Alert(
+        **{
+            **alert(1, "high", "atrial_fibrillation").__dict__,
+            "observation": None,
+            "value": None,
+            "threshold": None,
+            # 06:01:10 to 06:03:09 UTC: 144 beats of irregular rhythm
+            "evidence": {"window_start_ms": 1714543270000, "window_end_ms": 1714543389000},
+        }
+    )
+    assert "依据时段 14:01:10–14:03:09" in all_text(alerts_panel([af], "zh"))
+    assert "Evidence 14:01:10–14:03:09" in all_text(alerts_panel([af], "en"))
+    assert "疑似房颤" in all_text(alerts_panel([af], "zh"))
+    # A threshold alert shows its reading instead.
+    assert "依据时段" not in all_text(alerts_panel([alert(2, "high")], "zh"))
+    # An instant (an SOS press) has no window beyond the time the alert already shows.
+    sos = Alert(
+        **{
+            **af.__dict__,
+            "kind": "sos",
+            "evidence": {"window_start_ms": 1714543389000, "window_end_ms": 1714543389000},
+        }
+    )
+    assert "依据时段" not in all_text(alerts_panel([sos], "zh"))
+
+
 def test_alerts_sort_by_severity_keeping_newest_first_within_one() -> None:
     ordered = most_urgent_first(
         [alert(1, "low"), alert(2, "critical"), alert(3, "high"), alert(4, "critical")]

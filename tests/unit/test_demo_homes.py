@@ -3,7 +3,7 @@ from anxin.firmware_sim.scenario_file import clock_seconds
 
 
 def test_each_demo_home_plays_its_scenario_file_with_its_own_devices() -> None:
-    homes = demo_homes(3)
+    homes = demo_homes(len(EVENTS))
     assert [home.event for home in homes] == list(EVENTS)
     for home in homes:
         scenario = demo_scenario(home, scenario_start_s=5.0)

@@ -1,6 +1,8 @@
 """Heart rhythm (age-scaled HRV, ectopic beats, AF), perfusion, episodes: pure models."""
 
 import gzip
+import itertools
+import math
 import statistics
 from pathlib import Path
 
@@ -149,3 +151,29 @@ def test_episodes_ease_in_and_out():
     assert scenario.spo2_target(1030.0, 97.0) == pytest.approx(91.0)
     assert scenario.spo2_target(1700.0, 97.0) == 97.0
     assert scenario.heart_rate_target(1300.0, 70.0) == 80.0
+
+
+def test_a_sinus_bradycardia_swings_like_a_heart_and_is_not_taken_for_af() -> None:
+    from anxin.analytics.af import AfMonitor
+    from anxin.firmware_sim.scenario_file import parse_scenario
+    from anxin.firmware_sim.scenario_plan import compile_plan
+
+    scenario = parse_scenario(
+        {
+            "name": "slow heart",
+            "seed": 3,
+            "person": {"name": "W", "age": 81, "sex": "female", "resting_hr": 78},
+            "devices": [{"kind": "heart_rate_strap"}],
+            "timeline": [{"event": "bradycardia", "at": "08:01", "until": "09:30", "bpm": 36}],
+        }
+    )
+    plan = compile_plan(scenario)
+    heart = RhythmHeartModel(plan.profile, plan.episodes, seed=3, rhythm=plan.rhythm)
+    beats = heart.advance(90 * 60.0)
+    slow = [b.rr_s for b in beats if b.t_s > 10 * 60]
+    successive = [b - a for a, b in itertools.pairwise(slow)]
+    assert 1.4 < sum(slow) / len(slow) < 1.9  # about 36 /min
+    assert math.sqrt(sum(d * d for d in successive) / len(successive)) < 0.12
+    monitor = AfMonitor()
+    onsets = [c for b in beats if (c := monitor.add(b.rr_s, int(b.t_s * 1000))) and c.onset]
+    assert onsets == []

@@ -163,3 +163,14 @@ def test_an_encrypted_sos_button_is_trusted_only_when_its_frames_authenticate(
     gateway.on_advertisement(advert(sealed(1, counter=9)))  # an old frame played back
     assert len(raised) == 1 and gateway.counters["rejected_frames"] == 2
     gateway.queue.close()
+
+
+def test_a_resent_notification_is_one_reading_but_the_same_values_a_second_later_are_two(
+    gateway: Gateway,
+) -> None:
+    gateway.on_notification(heart_rate(72, 1_000))
+    gateway.on_notification(heart_rate(72, 1_005))  # the device sent the same frame twice
+    assert len(queued(gateway)) == 3  # heart rate and two RR intervals, once
+    assert gateway.counters["repeated_notifications"] == 1
+    gateway.on_notification(heart_rate(72, 2_000))  # a steady heart: same bytes, new beat
+    assert len(queued(gateway)) == 6

@@ -1,0 +1,1 @@
+"""Validation of the detectors on the public reference recordings, for ``anxin bench analytics``."""

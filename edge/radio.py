@@ -195,9 +195,8 @@ class BumbleRadio:
     ) -> None:
         from bumble.controller import Controller
         from bumble.device import Device
-        from bumble.hci import Address
-        from bumble.host import Host
-        from bumble.transport.common import AsyncPipeSink
+
+        from anxin.devices.virtual_host import virtual_host_device
 
         if self._device is not None:
             raise RuntimeError("BumbleRadio already started")
@@ -206,11 +205,7 @@ class BumbleRadio:
         self._on_advertisement = on_advertisement
         self._trackers = {normalise_address(b.address): _Tracker(b, self._monotonic) for b in bound}
         self._controller = Controller(self.name, link=self.link)
-        self._device = Device(
-            name=self.name,
-            address=Address(self.address),
-            host=Host(self._controller, AsyncPipeSink(self._controller)),
-        )
+        self._device = virtual_host_device(self.name, self.address, self._controller)
         self._device.on(Device.EVENT_ADVERTISEMENT, self._on_bumble_advertisement)
         await self._device.power_on()
         await self._device.start_scanning(filter_duplicates=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Callable
 from typing import ClassVar
@@ -23,10 +24,7 @@ from bumble.device import (
     Device,
 )
 from bumble.gatt import Characteristic, Service
-from bumble.hci import Address
-from bumble.host import Host
 from bumble.link import LocalLink
-from bumble.transport.common import AsyncPipeSink
 
 from anxin.devices.advertising import connectable_ad, service_data_ad
 from anxin.devices.bthome import BTHOME_UUID, encode_motion
@@ -49,6 +47,7 @@ from anxin.devices.gatt import (
     encode_plx_continuous_measurement,
     rr_seconds_to_1024,
 )
+from anxin.devices.virtual_host import virtual_host_device
 
 from .activity import ActivityModel
 from .clock import Clock, ScaledClock
@@ -120,11 +119,7 @@ class SimulatedDevice:
         if self.device is not None:
             return
         self.controller = Controller(self.device_id, link=self.link)
-        self.device = Device(
-            name=self.name,
-            address=Address(self.address),
-            host=Host(self.controller, AsyncPipeSink(self.controller)),
-        )
+        self.device = virtual_host_device(self.name, self.address, self.controller)
         self._setup_gatt(self.device)
         await self.device.power_on()
         await self._start_radio()
@@ -217,7 +212,7 @@ class SimulatedDevice:
         frames = [payload]
         for frame_filter in self.frame_filters:
             frames = [out for frame in frames for out in frame_filter(uuid, frame)]
-        self.resent += sum(a == b for a, b in zip(frames, frames[1:], strict=False))
+        self.resent += sum(a == b for a, b in itertools.pairwise(frames))
         return frames
 
     def _spawn(self, coro) -> None:

@@ -145,7 +145,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
     ),
     "no_rising": (
         home(
-            'start = "06:00"\nduration = "03:45"\nspeed = 150',
+            'start = "06:00"\nduration = "03:45"\nspeed = 300',
             '[[devices]]\nkind = "bthome_bed"\nid = "bed"\n\n'
             '[[devices]]\nkind = "bthome_motion"\nid = "bedroom-motion"',
             '[[timeline]]\nevent = "no_rising"\nuntil = "09:30"',

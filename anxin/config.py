@@ -71,6 +71,9 @@ class GatewayConfig(Section):
     queue_path: Path = Path("var/anxin/edge-queue.sqlite")
     batch_size: int = Field(default=50, ge=1, le=500)
     max_in_flight: int = Field(default=200, ge=1, le=65535)
+    # The local /status page and /metrics; None turns them off, 0 takes any free port.
+    status_host: str = "127.0.0.1"
+    status_port: int | None = Field(default=None, ge=0, le=65535)
 
 
 class ThresholdConfig(Section):

@@ -16,6 +16,7 @@ from anxin.edge.home_analytics import Ended, Finding, HomeAnalytics
 from anxin.edge.queue import DiskQueue
 from anxin.edge.radio import Advertisement, BoundDevice, Notification, Radio
 from anxin.edge.readings import device_time_ms, readings_from
+from anxin.edge.status_server import StatusServer
 from anxin.edge.uplink import Uplink
 from anxin.protocol import UNITS, AlertMessage, Observation, encode
 
@@ -47,6 +48,9 @@ class Gateway:
         self._last_frames: dict[tuple[str, int], tuple[bytes, int]] = {}
         self._state_task: asyncio.Task[None] | None = None
         self._tick_task: asyncio.Task[None] | None = None
+        self.status: StatusServer | None = None
+        if config.gateway.status_port is not None:
+            self.status = StatusServer(self, config.gateway.status_host, config.gateway.status_port)
 
     @property
     def bound_devices(self) -> list[BoundDevice]:
@@ -57,8 +61,12 @@ class Gateway:
         await self.radio.start(self.bound_devices, self.on_notification, self.on_advertisement)
         self._state_task = asyncio.create_task(self._report_states(), name="gateway-state")
         self._tick_task = asyncio.create_task(self._tick_analytics(), name="gateway-analytics")
+        if self.status is not None:
+            await self.status.start()
 
     async def stop(self) -> None:
+        if self.status is not None:
+            await self.status.stop()
         for task in (self._state_task, self._tick_task):
             if task is not None:
                 task.cancel()

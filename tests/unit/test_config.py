@@ -93,3 +93,14 @@ def test_a_malformed_bind_key_is_named(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"key 'devices\.0\.bind_key'"):
         load_config(EdgeConfig, write(tmp_path, text), environ={})
+
+
+def test_the_status_port_is_off_by_default_and_checked(tmp_path: Path) -> None:
+    identity = '[gateway]\nsite_id = "h"\ngateway_id = "g"\n'
+    assert (
+        load_config(EdgeConfig, write(tmp_path, identity), environ={}).gateway.status_port is None
+    )
+    example = Path(__file__).parents[2] / "examples" / "edge-simulated.toml"
+    assert load_config(EdgeConfig, example, environ={}).gateway.status_port == 8090
+    with pytest.raises(ConfigError, match=r"key 'gateway\.status_port'"):
+        load_config(EdgeConfig, write(tmp_path, identity + "status_port = 70000\n"), environ={})

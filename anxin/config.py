@@ -69,6 +69,9 @@ class GatewayConfig(Section):
     gateway_id: str
     topic_root: str = "anxin/v1"
     queue_path: Path = Path("var/anxin/edge-queue.sqlite")
+    # Past this many queued messages the oldest high-rate raw samples are shed (about
+    # 160 bytes each on disk); alerts and spot readings never are.
+    queue_max_messages: int = Field(default=500_000, ge=10)
     batch_size: int = Field(default=50, ge=1, le=500)
     max_in_flight: int = Field(default=200, ge=1, le=65535)
     # The local /status page and /metrics; None turns them off, 0 takes any free port.

@@ -12,10 +12,11 @@ from anxin.analytics.alerts import AlertPolicy, Decision
 from anxin.config import EdgeConfig
 from anxin.devices import BTHOME_UUID, FrameError, decode
 from anxin.devices.bthome_replay import BTHomeReceiver
+from anxin.devices.catalogue import device_kind
 from anxin.edge.home_analytics import Ended, Finding, HomeAnalytics
 from anxin.edge.queue import DiskQueue
 from anxin.edge.radio import Advertisement, BoundDevice, Notification, Radio
-from anxin.edge.readings import device_time_ms, readings_from
+from anxin.edge.readings import device_time_ms, is_raw_sample, readings_from
 from anxin.edge.status_server import StatusServer
 from anxin.edge.uplink import Uplink
 from anxin.protocol import UNITS, AlertMessage, Observation, encode
@@ -33,7 +34,7 @@ class Gateway:
         self.config = config
         self.radio = radio
         self.clock = clock
-        self.queue = DiskQueue(config.gateway.queue_path)
+        self.queue = DiskQueue(config.gateway.queue_path, config.gateway.queue_max_messages)
         self.uplink = Uplink(config.mqtt, config.gateway, self.queue, radio.device_states)
         self.analytics = HomeAnalytics(config)
         self.policy = AlertPolicy(
@@ -46,6 +47,9 @@ class Gateway:
             {d.address: bytes.fromhex(d.bind_key) for d in config.devices if d.bind_key}
         )
         self._last_frames: dict[tuple[str, int], tuple[bytes, int]] = {}
+        self._interval_s = {
+            d.device_id: device_kind(d.kind).nominal_interval_s for d in config.devices
+        }
         self._state_task: asyncio.Task[None] | None = None
         self._tick_task: asyncio.Task[None] | None = None
         self.status: StatusServer | None = None
@@ -164,7 +168,9 @@ class Gateway:
                 for seq, (kind, value) in zip(seqs, readings, strict=True)
             ]
 
-        self.queue.put("observations", len(readings), bodies)
+        interval_s = self._interval_s.get(device_id, float("inf"))
+        sheddable = [is_raw_sample(kind, interval_s) for kind, _ in readings]
+        self.queue.put("observations", len(readings), bodies, sheddable)
         self.counters["observations"] += len(readings)
         self.uplink.wake()
 

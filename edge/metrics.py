@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from anxin.edge.gateway import Gateway
 
 # Gateway counters reported as "dropped, by reason": what the gateway received and
-# deliberately did not record.
+# deliberately did not record. Raw samples shed by a full queue are "queue_full".
 DROP_REASONS = {
     "rejected_frames": "malformed_frame",
     "repeated_notifications": "repeated_notification",
@@ -66,6 +66,7 @@ class GatewayCollector(Collector):
         )
         for counter, reason in DROP_REASONS.items():
             dropped.add_metric([reason], gateway.counters[counter])
+        dropped.add_metric(["queue_full"], gateway.queue.shed)
         yield dropped
         states = GaugeMetricFamily(
             "anxin_edge_device_state",

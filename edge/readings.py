@@ -6,6 +6,16 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+# Streams a device sends every few seconds or faster: the raw samples a full disk queue
+# may shed. Spot readings (a cuff's pulse rate), events, and alerts are never shed.
+RAW_SAMPLE_TYPES = frozenset({"heart_rate", "rr_interval", "spo2", "pulse_rate", "activity"})
+HIGH_RATE_INTERVAL_S = 5.0
+
+
+def is_raw_sample(observation_type: str, nominal_interval_s: float) -> bool:
+    return observation_type in RAW_SAMPLE_TYPES and nominal_interval_s <= HIGH_RATE_INTERVAL_S
+
+
 # as_dict() key -> observation type, for single values.
 _SCALARS = {
     "heart_rate": "heart_rate",

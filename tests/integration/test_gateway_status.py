@@ -30,7 +30,11 @@ def home_with_strap_and_button() -> VirtualHome:
 
 
 def gateway_config(
-    home: VirtualHome, broker: tuple[str, int], topic_root: str, queue: Path
+    home: VirtualHome,
+    broker: tuple[str, int],
+    topic_root: str,
+    queue: Path,
+    queue_max_messages: int = 500_000,
 ) -> EdgeConfig:
     return EdgeConfig(
         gateway=GatewayConfig(
@@ -38,6 +42,7 @@ def gateway_config(
             gateway_id="gw-3",
             topic_root=topic_root,
             queue_path=queue,
+            queue_max_messages=queue_max_messages,
             status_port=0,
         ),
         mqtt=MqttConfig(host=broker[0], port=broker[1]),
@@ -82,6 +87,7 @@ async def metrics_once(
 
 
 ACKNOWLEDGED = ("anxin_edge_messages_acknowledged_total", ())
+SHED = ("anxin_edge_dropped_total", (("reason", "queue_full"),))
 STRAP_CONNECTED = (
     "anxin_edge_device_state",
     (("device_id", "strap"), ("kind", "heart_rate_strap"), ("state", "connected")),
@@ -115,28 +121,37 @@ async def test_metrics_report_what_the_gateway_sent_and_each_device_state(
     assert [k for k in found if k[0] == "anxin_edge_device_state" and k[1][:2] == button]
     for reason in ("malformed_frame", "repeated_notification", "repeated_advertisement"):
         assert ("anxin_edge_dropped_total", (("reason", reason),)) in found
+    assert found[SHED] == 0
     assert found[("anxin_edge_queue_depth", ())] >= 0
 
 
-async def test_with_no_broker_an_sos_press_shows_on_the_local_status_page(
+async def test_with_no_broker_the_queue_sheds_samples_and_the_sos_shows_locally(
     topic_root: str, tmp_path: Path
 ) -> None:
     home = home_with_strap_and_button()
     await home.start()
     nothing_listening = ("127.0.0.1", free_port())
-    config = gateway_config(home, nothing_listening, topic_root, tmp_path / "q.sqlite")
+    config = gateway_config(
+        home, nothing_listening, topic_root, tmp_path / "q.sqlite", queue_max_messages=30
+    )
     gateway = Gateway(config, BumbleRadio(home.link))
     await gateway.start()
     try:
         assert gateway.status is not None
         url = gateway.status.url
+        await metrics_once(
+            f"{url}/metrics",
+            lambda m: m.get(SHED, 0) > 0,
+            "heart-rate samples shed from the full queue",
+        )
         sos = next(d for d in home.devices if d.device_id == "sos")
         await sos.press("long_press")  # type: ignore[attr-defined]
         found = await metrics_once(
             f"{url}/metrics",
-            lambda m: m.get(("anxin_edge_alerts_total", ()), 0) == 1,
-            "the SOS alert",
+            lambda m: m.get(("anxin_edge_alerts_total", ()), 0) == 1 and m[SHED] > 5,
+            "the SOS alert, and more samples shed after it",
         )
+        queued = gateway.queue.peek(100)
         status, content_type, page = await fetch(f"{url}/status")
         _, _, page_en = await fetch(f"{url}/status?lang=en")
         _, _, root = await fetch(url)
@@ -144,12 +159,14 @@ async def test_with_no_broker_an_sos_press_shows_on_the_local_status_page(
         await gateway.stop()
         await home.stop()
     assert found[("anxin_edge_broker_connected", ())] == 0
-    assert found[("anxin_edge_queue_depth", ())] >= 1  # the alert waits on disk
+    assert found[("anxin_edge_queue_depth", ())] == 30  # at its bound
+    assert [m.channel for m in queued].count("alerts") == 1  # the SOS outlived the shedding
     assert found[("anxin_edge_queue_oldest_age_seconds", ())] >= 0
     assert status == 200 and content_type.startswith("text/html")
     assert 'lang="zh-CN"' in page
     assert "<b>紧急呼叫</b>" in part(page, "alerts")  # raised here, with the internet down
     assert "未连接" in part(page, "cloud")
+    assert "30 条" in part(page, "queue")
     assert "心率带" in part(page, "devices") and "紧急呼叫按钮" in part(page, "devices")
     assert 'lang="en"' in page_en
     assert "<b>SOS button pressed</b>" in part(page_en, "alerts")

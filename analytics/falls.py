@@ -33,14 +33,33 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from scipy.signal import firwin, resample_poly
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "falls.tflite"
 
 MODEL_RATE_HZ = 50
 SENSOR_RANGE_G = 16.0
 BAND_LIMIT_HZ = 8.0
-_LOW_PASS = firwin(15, BAND_LIMIT_HZ, fs=MODEL_RATE_HZ)
+# firwin(15, BAND_LIMIT_HZ, fs=MODEL_RATE_HZ), written out: importing scipy.signal costs
+# the gateway 77 MiB of memory, and a test keeps these equal to scipy's.
+_LOW_PASS = np.array(
+    [
+        0.0024764302001217243,
+        -0.001647287275433798,
+        -0.015244799696707598,
+        -0.026685067076726538,
+        0.008494817140888495,
+        0.1184048912882477,
+        0.2550898483570316,
+        0.3182223341251568,
+        0.2550898483570316,
+        0.1184048912882477,
+        0.008494817140888495,
+        -0.026685067076726538,
+        -0.015244799696707598,
+        -0.001647287275433798,
+        0.0024764302001217243,
+    ]
+)
 _FILTER_MARGIN = len(_LOW_PASS) // 2
 
 # The model's window: PRE_S before the impact, POST_S after it.
@@ -191,7 +210,9 @@ def to_model_rate(acc: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarr
     valid = valid_rows(acc)
     filled = _fill_missing(acc, valid)
     ratio = _resampling(rate_hz)
-    if ratio != 1:
+    if ratio != 1:  # recordings at other rates (training data); wearables send 50 Hz
+        from scipy.signal import resample_poly
+
         filled = resample_poly(filled, ratio.numerator, ratio.denominator, axis=0)
         n = len(filled)
         source = np.minimum((np.arange(n) / float(ratio)).astype(int), len(valid) - 1)

@@ -32,7 +32,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.signal import lombscargle
 
 from .rr_cleaning import clean_rr
 
@@ -126,6 +125,8 @@ def rr_spectrum(rr_s: np.ndarray, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarr
     rr = np.asarray(rr_s, dtype=float)
     t = np.asarray(t_s, dtype=float)
     freqs_hz = np.arange(FREQUENCY_STEP_HZ, 0.5 + FREQUENCY_STEP_HZ / 2, FREQUENCY_STEP_HZ)
+    from scipy.signal import lombscargle  # imported here: scipy.signal is large
+
     # lombscargle takes angular frequency (rad/s), not Hz.
     power = lombscargle(t, rr - rr.mean(), 2.0 * np.pi * freqs_hz)
     span = float(t[-1] - t[0])

@@ -45,7 +45,7 @@ def build_home(number: int) -> BenchHome:
     return bench
 
 
-def _rss_mib() -> float:
+def rss_mib() -> float:
     with contextlib.suppress(OSError, ValueError, IndexError):
         with open("/proc/self/statm") as handle:
             pages = int(handle.read().split()[1])
@@ -93,7 +93,7 @@ async def bench_sim(homes: int, seconds: float, connect_timeout_s: float = 60.0)
         "notifications_per_s": (after["notifications"] - before["notifications"]) / wall,
         "advertisements_per_s": (after["advertisements"] - before["advertisements"]) / wall,
         "cpu_share": cpu / wall,
-        "rss_mib": _rss_mib(),
+        "rss_mib": rss_mib(),
     }
 
 

@@ -111,6 +111,12 @@ def cmd_bench_sim(args: argparse.Namespace) -> None:
     run_sim_bench(args.homes, args.seconds)
 
 
+def cmd_bench_edge(args: argparse.Namespace) -> None:
+    from anxin.bench_edge import run_edge_bench
+
+    run_edge_bench(args.devices, args.seconds, args.drain, (args.mqtt_host, args.mqtt_port))
+
+
 def cmd_bench_analytics(args: argparse.Namespace) -> None:
     from anxin.bench_analytics import run_analytics_bench
 
@@ -198,6 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sim.add_argument("--homes", type=int, default=20)
     bench_sim.add_argument("--seconds", type=float, default=30.0)
     bench_sim.set_defaults(func=cmd_bench_sim)
+    bench_edge = bench_commands.add_parser(
+        "edge",
+        help="one gateway, many devices, a real broker: CPU, RSS, delay to ack, drain rate",
+    )
+    bench_edge.add_argument("--devices", type=int, default=50)
+    bench_edge.add_argument("--seconds", type=float, default=30.0)
+    bench_edge.add_argument("--drain", type=int, default=20_000, metavar="MESSAGES")
+    bench_edge.add_argument("--mqtt-host", default="127.0.0.1")
+    bench_edge.add_argument("--mqtt-port", type=int, default=1883)
+    bench_edge.set_defaults(func=cmd_bench_edge)
     bench_analytics = bench_commands.add_parser(
         "analytics",
         help="detectors' validation on the public recordings, and their cost per window",

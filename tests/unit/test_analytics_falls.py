@@ -277,3 +277,10 @@ def test_monitor_matches_detect_at_another_rate():
     ]
     assert [e.kind for e in events] == ["fall"] and len(found) == 1
     assert abs(events[0].ts_ms - (T0_MS + 1000 * found[0].t_s)) <= 20
+
+
+def test_the_written_out_low_pass_is_scipys_firwin() -> None:
+    from scipy.signal import firwin
+
+    expected = firwin(15, falls.BAND_LIMIT_HZ, fs=falls.MODEL_RATE_HZ)
+    assert np.array_equal(falls._LOW_PASS, expected)

@@ -77,6 +77,8 @@ class GatewayConfig(Section):
     # The local /status page and /metrics; None turns them off, 0 takes any free port.
     status_host: str = "127.0.0.1"
     status_port: int | None = Field(default=None, ge=0, le=65535)
+    # Each alert is also POSTed here (a hub or speaker on the home network), internet or not.
+    local_webhook_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
 
 class ThresholdConfig(Section):

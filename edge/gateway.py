@@ -14,6 +14,7 @@ from anxin.devices import BTHOME_UUID, FrameError, decode
 from anxin.devices.bthome_replay import BTHomeReceiver
 from anxin.devices.catalogue import device_kind
 from anxin.edge.home_analytics import Ended, Finding, HomeAnalytics
+from anxin.edge.local_notifier import LocalNotifier
 from anxin.edge.queue import DiskQueue
 from anxin.edge.radio import Advertisement, BoundDevice, Notification, Radio
 from anxin.edge.readings import device_time_ms, is_raw_sample, readings_from
@@ -52,6 +53,10 @@ class Gateway:
         }
         self._state_task: asyncio.Task[None] | None = None
         self._tick_task: asyncio.Task[None] | None = None
+        self.notifier: LocalNotifier | None = None
+        if config.gateway.local_webhook_url is not None:
+            self.notifier = LocalNotifier(config.gateway.local_webhook_url)
+            self.alert_listeners.append(self.notifier.notify)
         self.status: StatusServer | None = None
         if config.gateway.status_port is not None:
             self.status = StatusServer(self, config.gateway.status_host, config.gateway.status_port)
@@ -65,12 +70,16 @@ class Gateway:
         await self.radio.start(self.bound_devices, self.on_notification, self.on_advertisement)
         self._state_task = asyncio.create_task(self._report_states(), name="gateway-state")
         self._tick_task = asyncio.create_task(self._tick_analytics(), name="gateway-analytics")
+        if self.notifier is not None:
+            await self.notifier.start()
         if self.status is not None:
             await self.status.start()
 
     async def stop(self) -> None:
         if self.status is not None:
             await self.status.stop()
+        if self.notifier is not None:
+            await self.notifier.stop()
         for task in (self._state_task, self._tick_task):
             if task is not None:
                 task.cancel()

@@ -68,6 +68,15 @@ class GatewayCollector(Collector):
             dropped.add_metric([reason], gateway.counters[counter])
         dropped.add_metric(["queue_full"], gateway.queue.shed)
         yield dropped
+        if gateway.notifier is not None:
+            local = CounterMetricFamily(
+                "anxin_edge_local_notifications",
+                "Alerts posted to the local webhook, by result.",
+                labels=["result"],
+            )
+            for result in ("sent", "failed", "dropped"):
+                local.add_metric([result], gateway.notifier.counters[result])
+            yield local
         states = GaugeMetricFamily(
             "anxin_edge_device_state",
             "1 for each bound device's current state.",

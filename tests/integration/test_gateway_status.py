@@ -1,5 +1,6 @@
-"""The gateway's local /metrics and /status, over HTTP, with a simulated home on the
-virtual radio: connected to a real Mosquitto, and cut off from any broker."""
+"""The gateway's local side: /metrics, /status and the local webhook, over real HTTP,
+with a simulated home on the virtual radio, connected to a real Mosquitto or cut off
+from any broker."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from anxin.config import DeviceBindingConfig, EdgeConfig, GatewayConfig, MqttConfig
 from anxin.edge.gateway import Gateway
+from anxin.edge.queue import DiskQueue
 from anxin.edge.radio import BumbleRadio
 from anxin.firmware_sim import ScaledClock, SimulatedPerson, VirtualHome
 from tests.conftest import free_port
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.services]
 SOS_KEY = bytes.fromhex("00112233445566778899aabbccddeeff")
@@ -35,6 +39,7 @@ def gateway_config(
     topic_root: str,
     queue: Path,
     queue_max_messages: int = 500_000,
+    local_webhook_url: str | None = None,
 ) -> EdgeConfig:
     return EdgeConfig(
         gateway=GatewayConfig(
@@ -44,6 +49,7 @@ def gateway_config(
             queue_path=queue,
             queue_max_messages=queue_max_messages,
             status_port=0,
+            local_webhook_url=local_webhook_url,
         ),
         mqtt=MqttConfig(host=broker[0], port=broker[1]),
         devices=tuple(
@@ -179,3 +185,93 @@ def part(page: str, element_id: str) -> str:
     start = page.index(f'id="{element_id}"')
     tag = page[page.rindex("<", 0, start) + 1 : start].split()[0]
     return page[start : page.index(f"</{tag}>", start)]
+
+
+class Webhook:
+    """A receiver on the home network that fails its first ``failures`` requests."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.bodies: list[dict] = []
+        self.requests = 0
+        self.port = free_port()
+        self.runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        if self.requests <= self.failures:
+            return web.Response(status=503)
+        self.bodies.append(await request.json())
+        return web.Response(status=204)
+
+    async def __aenter__(self) -> Webhook:
+        app = web.Application()
+        app.router.add_post("/hook", self._hook)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.runner is not None
+        await self.runner.cleanup()
+
+
+async def press_sos_without_a_broker(
+    webhook_url: str, topic_root: str, tmp_path: Path, done: Callable[[Gateway], bool]
+) -> Gateway:
+    home = home_with_strap_and_button()
+    await home.start()
+    config = gateway_config(
+        home,
+        ("127.0.0.1", free_port()),
+        topic_root,
+        tmp_path / "q.sqlite",
+        local_webhook_url=webhook_url,
+    )
+    gateway = Gateway(config, BumbleRadio(home.link))
+    await gateway.start()
+    try:
+        sos = next(d for d in home.devices if d.device_id == "sos")
+        await sos.press("long_press")  # type: ignore[attr-defined]
+        await eventually(lambda: done(gateway), 30, what="the local webhook's outcome")
+    finally:
+        await gateway.stop()
+        await home.stop()
+    return gateway
+
+
+async def test_an_sos_reaches_the_local_webhook_with_the_internet_down(
+    topic_root: str, tmp_path: Path
+) -> None:
+    async with Webhook(failures=2) as webhook:  # a hub still starting up answers 503
+        gateway = await press_sos_without_a_broker(
+            webhook.url, topic_root, tmp_path, lambda g: bool(g.notifier.counters["sent"])
+        )
+    assert gateway.notifier is not None
+    assert gateway.notifier.counters == {"sent": 1}
+    assert webhook.requests == 3
+    (body,) = webhook.bodies
+    assert body["title"] == {"zh": "紧急呼叫", "en": "SOS button pressed"}
+    assert body["alert"]["kind"] == "sos" and body["alert"]["severity"] == "critical"
+    assert body["alert"]["device_id"] == "sos" and body["alert"]["gateway_id"] == "gw-3"
+
+
+async def test_an_unreachable_webhook_is_counted_and_the_alert_still_waits_to_be_sent(
+    topic_root: str, tmp_path: Path
+) -> None:
+    gateway = await press_sos_without_a_broker(
+        f"http://127.0.0.1:{free_port()}/hook",
+        topic_root,
+        tmp_path,
+        lambda g: bool(g.notifier.counters["failed"]),
+    )
+    assert gateway.notifier is not None
+    assert gateway.notifier.counters == {"failed": 1}
+    reopened = DiskQueue(tmp_path / "q.sqlite")
+    assert [m.channel for m in reopened.peek(100)].count("alerts") == 1
+    reopened.close()

@@ -149,7 +149,12 @@ class Gateway:
 
     def _reject(self, device_id: str, exc: FrameError) -> None:
         self.counters["rejected_frames"] += 1
-        log.warning("rejected frame from %s: %s", device_id, exc)
+        log.warning(
+            "rejected frame from %s: %s",
+            device_id,
+            exc,
+            extra={"event": "rejected_frame", "device_id": device_id},
+        )
 
     # --- recording and alerting -----------------------------------------------------------
 
@@ -257,6 +262,13 @@ class Gateway:
             alert.severity,
             alert.device_id,
             alert.message,
+            extra={
+                "event": "alert",
+                "kind": alert.kind,
+                "severity": alert.severity,
+                "device_id": alert.device_id,
+                "seq": alert.seq,
+            },
         )
 
     async def _tick_analytics(self) -> None:

@@ -57,7 +57,11 @@ class ApiConfig(Section):
 
 
 class IngestConfig(Section):
-    shared_group: str = "anxin-ingest"
+    # Workers in one shared group split the messages between them. "" subscribes plainly
+    # instead, one worker: Mosquitto 2.0 keeps a persistent session's plain subscriptions
+    # across its own restart but not its shared ones, so with a shared group what gateways
+    # send between a broker restart and the workers' return is not kept for them.
+    shared_group: str = Field(default="anxin-ingest", pattern=r"^[A-Za-z0-9_.-]{0,40}$")
     topic_root: str = "anxin/v1"
     # Each worker needs its own id: the broker keeps the worker's session, and holds the
     # messages meant for it, while the worker is down.

@@ -126,17 +126,18 @@ class IngestWorker:
 
     @property
     def client_id(self) -> str:
-        return f"anxin-{self.ingest_config.shared_group}-{self.ingest_config.worker_id}"
+        group = self.ingest_config.shared_group or "ingest"
+        return f"anxin-{group}-{self.ingest_config.worker_id}"
 
     @property
     def subscriptions(self) -> list[str]:
         root, group = self.ingest_config.topic_root, self.ingest_config.shared_group
+        channels = ("observations", "alerts", "state")
+        if not group:
+            return [f"{root}/+/+/{channel}" for channel in channels]
         # One share group per channel: the embedded broker (rumqttd) honours only the first
         # filter of a group, and each message matches exactly one of these filters anyway.
-        return [
-            f"$share/{group}-{channel}/{root}/+/+/{channel}"
-            for channel in ("observations", "alerts", "state")
-        ]
+        return [f"$share/{group}-{channel}/{root}/+/+/{channel}" for channel in channels]
 
     def start(self) -> None:
         client = connect_client(

@@ -97,6 +97,21 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
     # sexes
     "sex.F": {"zh": "女", "en": "Female"},
     "sex.M": {"zh": "男", "en": "Male"},
+    # the gateway's local status page (anxin.edge.status_server)
+    "gateway_page.title": {"zh": "安心 · 家庭网关", "en": "Anxin · home gateway"},
+    "gateway_page.switch": {"zh": "English", "en": "中文"},
+    "gateway_page.cloud": {"zh": "云端连接", "en": "Cloud"},
+    "gateway_page.cloud_up": {"zh": "已连接", "en": "Connected"},
+    "gateway_page.cloud_down": {
+        "zh": "未连接，数据保存在本机，恢复后自动上传",
+        "en": "Not connected: data is kept here and sent when the link is back",
+    },
+    "gateway_page.waiting": {"zh": "待上传：", "en": "Waiting to send: "},
+    "gateway_page.waiting_count": {"zh": "{count} 条", "en": "{count} messages"},
+    "gateway_page.oldest": {"zh": "最早的在 {minutes} 分钟前", "en": "oldest {minutes} min ago"},
+    "gateway_page.devices": {"zh": "设备", "en": "Devices"},
+    "gateway_page.alerts": {"zh": "本机告警", "en": "Alerts raised here"},
+    "gateway_page.no_alerts": {"zh": "暂无告警", "en": "No alerts"},
     # device kinds and states
     "device.heart_rate_strap": {"zh": "心率带", "en": "Heart-rate strap"},
     "device.pulse_oximeter": {"zh": "血氧仪", "en": "Pulse oximeter"},

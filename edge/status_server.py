@@ -26,28 +26,6 @@ log = logging.getLogger(__name__)
 RECENT_ALERTS = 20
 REFRESH_S = 10
 
-PAGE_TEXT = {
-    "title": {"zh": "安心 · 家庭网关", "en": "Anxin · home gateway"},
-    "switch": {"zh": "English", "en": "中文"},
-    "cloud": {"zh": "云端连接", "en": "Cloud"},
-    "cloud_up": {"zh": "已连接", "en": "Connected"},
-    "cloud_down": {
-        "zh": "未连接，数据保存在本机，恢复后自动上传",
-        "en": "Not connected: data is kept here and sent when the link is back",
-    },
-    "waiting": {"zh": "待上传：", "en": "Waiting to send: "},
-    "waiting_count": {"zh": "{count} 条", "en": "{count} messages"},
-    "oldest": {"zh": "最早的在 {minutes} 分钟前", "en": "oldest {minutes} min ago"},
-    "devices": {"zh": "设备", "en": "Devices"},
-    "alerts": {"zh": "本机告警", "en": "Alerts raised here"},
-    "no_alerts": {"zh": "暂无告警", "en": "No alerts"},
-}
-
-
-def page_text(key: str, language: str, **fields: object) -> str:
-    template = PAGE_TEXT[key][i18n.language_or_default(language)]
-    return template.format(**fields) if fields else template
-
 
 class StatusServer:
     """Serves ``/metrics`` and ``/status`` for one gateway on ``host:port`` (0: any port)."""
@@ -99,7 +77,7 @@ class StatusServer:
         config = gateway.config
 
         def t(key: str, **fields: object) -> str:
-            return html.escape(page_text(key, language, **fields))
+            return html.escape(i18n.text(f"gateway_page.{key}", language, **fields))
 
         connected = gateway.uplink.connected
         depth = gateway.queue.depth()

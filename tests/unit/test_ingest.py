@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from anxin.cloud.ingest import Ingest
+from anxin.cloud.ingest import Ingest, IngestWorker
 from anxin.cloud.registry import Principal
 from anxin.cloud.stores import Stores
+from anxin.config import IngestConfig, MqttConfig
 from anxin.protocol import AlertMessage, encode
 from tests.support.cloud import alert_payload, batch_payload, seeded_stores
 
@@ -98,3 +99,14 @@ def test_an_event_alert_without_a_reading_is_stored(ingest: Ingest, stores: Stor
     alert = stores.registry.alerts_visible_to(ADMIN)[0]
     assert (alert.kind, alert.severity, alert.person_id) == ("sos", "critical", "p0001")
     assert alert.value is None and alert.threshold is None
+
+
+def test_workers_share_a_group_or_subscribe_plainly(ingest: Ingest) -> None:
+    shared = IngestWorker(ingest, MqttConfig(), IngestConfig(topic_root="a/v1", worker_id="w1"))
+    assert shared.subscriptions[0] == "$share/anxin-ingest-observations/a/v1/+/+/observations"
+    assert shared.client_id == "anxin-anxin-ingest-w1"
+    plain = IngestWorker(
+        ingest, MqttConfig(), IngestConfig(topic_root="a/v1", shared_group="", worker_id="w1")
+    )
+    assert plain.subscriptions == ["a/v1/+/+/observations", "a/v1/+/+/alerts", "a/v1/+/+/state"]
+    assert plain.client_id == "anxin-ingest-w1"

@@ -101,6 +101,11 @@ def _iso_day(day: int | np.integer) -> str:
     return (date(1970, 1, 1) + timedelta(days=int(day))).isoformat()
 
 
+def _within(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    """Which values lie in the closed range ``bounds``."""
+    return (values >= bounds[0]) & (values <= bounds[1])
+
+
 def _positive(name: str, value: float) -> None:
     if not (isinstance(value, int | float | np.number) and math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a positive number, got {value!r}")
@@ -517,7 +522,7 @@ def weight_gain_alert(
     _positive("gain_kg", gain_kg)
     _positive("outlier_kg", outlier_kg)
     ts, (weights,), ignored = _series(ts_ms, kg=kg)
-    plausible = (weights >= _PLAUSIBLE_KG[0]) & (weights <= _PLAUSIBLE_KG[1])
+    plausible = _within(weights, _PLAUSIBLE_KG)
     ignored += int((~plausible).sum())
     ts, weights = ts[plausible], weights[plausible]
     if ts.size == 0:
@@ -630,11 +635,7 @@ def hypertension_pattern(
     _positive("diastolic_limit", diastolic_limit)
     ts, (sys_, dia), ignored = _series(ts_ms, systolic=systolic, diastolic=diastolic)
     plausible = (
-        (sys_ >= _PLAUSIBLE_SYSTOLIC[0])
-        & (sys_ <= _PLAUSIBLE_SYSTOLIC[1])
-        & (dia >= _PLAUSIBLE_DIASTOLIC[0])
-        & (dia <= _PLAUSIBLE_DIASTOLIC[1])
-        & (sys_ > dia)
+        _within(sys_, _PLAUSIBLE_SYSTOLIC) & _within(dia, _PLAUSIBLE_DIASTOLIC) & (sys_ > dia)
     )
     ignored += int((~plausible).sum())
     ts, sys_, dia = ts[plausible], sys_[plausible], dia[plausible]

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 
-from anxin.analytics.alerts import VOCABULARY
+from anxin.dashboard import i18n
 from anxin.protocol import AlertMessage
 
 log = logging.getLogger(__name__)
@@ -22,12 +22,8 @@ RETRY_DELAYS_S = (1.0, 2.0, 4.0)
 
 
 def webhook_body(alert: AlertMessage) -> dict[str, Any]:
-    known = VOCABULARY.get(alert.kind)
     return {
-        "title": {
-            "zh": known.title_zh if known else alert.kind,
-            "en": known.title_en if known else alert.kind,
-        },
+        "title": {language: i18n.alert_kind(alert.kind, language) for language in i18n.LANGUAGES},
         "alert": alert.model_dump(mode="json", by_alias=True, exclude_none=True),
     }
 

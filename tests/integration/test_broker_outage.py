@@ -16,10 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from anxin.cloud.ingest import Ingest, IngestWorker
-from anxin.cloud.timeseries import observations
 from anxin.config import (
     DeviceBindingConfig,
     EdgeConfig,
@@ -34,7 +32,7 @@ from anxin.firmware_sim import PersonProfile
 from tests.conftest import free_port, reachable, service_missing
 from tests.integration.test_gateway_crash import numbered_and_waiting
 from tests.integration.test_ingest_services import stop_and_forget
-from tests.support.cloud import seeded_stores
+from tests.support.cloud import seeded_stores, stored_seqs
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -100,11 +98,9 @@ async def test_a_broker_outage_under_load_loses_and_repeats_nothing(
     )
     try:
         with seeded_stores(postgres_url, homes=1) as stores:
-            engine = stores.timeseries.engine  # type: ignore[attr-defined]
 
             def stored() -> list[int]:
-                with engine.connect() as connection:
-                    return list(connection.scalars(select(observations.c.seq)))
+                return stored_seqs(stores)
 
             worker = IngestWorker(
                 Ingest(stores.registry, stores.timeseries, topic_root),

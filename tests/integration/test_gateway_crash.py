@@ -11,15 +11,13 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from anxin.cloud.ingest import Ingest, IngestWorker
-from anxin.cloud.timeseries import observations
 from anxin.config import IngestConfig, MqttConfig
 from anxin.demo.homes import demo_homes
 from tests.conftest import free_port
 from tests.integration.test_ingest_services import stop_and_forget
-from tests.support.cloud import seeded_stores
+from tests.support.cloud import seeded_stores, stored_seqs
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -63,15 +61,9 @@ async def test_a_gateway_killed_mid_flow_loses_nothing_it_queued(
     config = tmp_path / "edge.toml"
     log = tmp_path / "gateway.log"
     with seeded_stores(postgres_url, homes=1) as stores:
-        engine = stores.timeseries.engine  # type: ignore[attr-defined]
 
         def stored() -> list[int]:
-            with engine.connect() as connection:
-                return list(connection.scalars(select(observations.c.seq)))
-
-        def stored_count() -> int:
-            with engine.connect() as connection:
-                return int(connection.scalar(select(func.count()).select_from(observations)))
+            return stored_seqs(stores)
 
         worker = IngestWorker(
             Ingest(stores.registry, stores.timeseries, topic_root),
@@ -98,14 +90,14 @@ async def test_a_gateway_killed_mid_flow_loses_nothing_it_queued(
                 gateway.send_signal(signal.SIGKILL)
                 gateway.wait(10)
             numbered_offline, waiting_offline = numbered_and_waiting(queue)
-            assert stored_count() == 0 and len(waiting_offline) == numbered_offline
+            assert len(stored()) == 0 and len(waiting_offline) == numbered_offline
 
             # 2. Back with the broker: the backlog and new readings flow; kill -9 mid-flow.
             edge_config(config, mosquitto, topic_root, queue)
             gateway = start_gateway(config, log)
             try:
                 await eventually(
-                    lambda: stored_count() >= numbered_offline + 30,
+                    lambda: len(stored()) >= numbered_offline + 30,
                     60,
                     what="the backlog and 30 new observations stored",
                 )
@@ -118,7 +110,7 @@ async def test_a_gateway_killed_mid_flow_loses_nothing_it_queued(
             gateway = start_gateway(config, log)
             try:
                 await eventually(
-                    lambda: stored_count() >= numbered_at_kill + 30,
+                    lambda: len(stored()) >= numbered_at_kill + 30,
                     60,
                     what="the restarted gateway's observations",
                 )

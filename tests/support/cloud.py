@@ -6,10 +6,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import select
+
 from anxin.cloud.db import make_engine
 from anxin.cloud.registry import Registry
 from anxin.cloud.stores import Stores
-from anxin.cloud.timeseries import SqlTimeSeries
+from anxin.cloud.timeseries import SqlTimeSeries, observations
 from anxin.demo.homes import demo_homes, seed_registry
 from anxin.protocol import AlertMessage, Observation, ObservationBatch, encode
 
@@ -68,3 +70,10 @@ def alert_payload(
             message="heart_rate above 120",
         )
     )
+
+
+def stored_seqs(stores: Stores) -> list[int]:
+    """The sequence numbers of every observation in the SQL time-series store."""
+    engine = stores.timeseries.engine  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        return list(connection.scalars(select(observations.c.seq)))

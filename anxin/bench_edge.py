@@ -27,9 +27,10 @@ from anxin.edge.uplink import Uplink
 from anxin.firmware_sim import ScaledClock, SimulatedPerson, VirtualHome
 from anxin.protocol import Observation
 
-# Per person: a heart-rate strap, an oximeter and a waist accelerometer (50 Hz); the rest
-# of the devices are home sensors (motion, door, bed) in turn.
+# Per person: a heart-rate strap, an oximeter and a waist accelerometer (50 Hz); one SOS
+# button; the rest of the devices are home sensors (motion, door, bed) in turn.
 WEARABLES_PER_PERSON = 3
+SOS_EVERY_S = 2.0
 
 
 def build_home(devices: int) -> VirtualHome:
@@ -40,8 +41,9 @@ def build_home(devices: int) -> VirtualHome:
         home.add_heart_rate_strap(person, device_id=f"strap-{n}")
         home.add_pulse_oximeter(person, device_id=f"oximeter-{n}")
         home.add_accelerometer_wearable(device_id=f"waist-{n}", seed=n)
+    home.add_sos_button(device_id="sos")
     sensors = [home.add_motion_sensor, home.add_door_sensor, home.add_bed_sensor]
-    for n in range(devices - people * WEARABLES_PER_PERSON):
+    for n in range(devices - people * WEARABLES_PER_PERSON - 1):
         sensors[n % len(sensors)](device_id=f"sensor-{n}")
     return home
 
@@ -56,7 +58,7 @@ def bindings(home: VirtualHome) -> tuple[DeviceBindingConfig, ...]:
 async def _connected(states: Callable[[], dict[str, str]], timeout_s: float = 90.0) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
-        if all(s in ("connected", "advertising") for s in states().values()):
+        if all(s in ("connected", "advertising", "standing_by") for s in states().values()):
             break
         await asyncio.sleep(0.2)
     return time.monotonic() - started
@@ -99,6 +101,15 @@ class Delays:
         return delays
 
 
+async def _press_sos(home: VirtualHome, pressed_at: list[float]) -> None:
+    """Press the SOS button every SOS_EVERY_S while the load runs."""
+    button = next(d for d in home.devices if d.device_id == "sos")
+    while True:
+        await asyncio.sleep(SOS_EVERY_S)
+        pressed_at.append(time.monotonic())
+        await button.press("long_press")  # type: ignore[attr-defined]
+
+
 async def measure_live(devices: int, seconds: float, broker: tuple[str, int]) -> dict[str, Any]:
     home = build_home(devices)
     await home.start()
@@ -123,12 +134,21 @@ async def measure_live(devices: int, seconds: float, broker: tuple[str, int]) ->
             )
             gateway = Gateway(config, BumbleRadio(home.link, "F0:A1:00:00:00:01"))
             delays = Delays.watch(gateway.queue)
+            pressed_at: list[float] = []
+            raised_at: list[float] = []
+            gateway.alert_listeners.append(
+                lambda alert: alert.kind == "sos" and raised_at.append(time.monotonic())
+            )
             await gateway.start()
             try:
                 connect_s = await _connected(gateway.radio.device_states)
                 delays.seconds.clear()
                 observations0 = gateway.counters["observations"]
+                pressing = asyncio.create_task(_press_sos(home, pressed_at))
                 total_share = await _cpu_share(seconds)
+                pressing.cancel()
+                await asyncio.gather(pressing, return_exceptions=True)
+                await asyncio.sleep(1.0)  # the last press's alert
                 observations = gateway.counters["observations"] - observations0
                 rss = rss_mib()
                 states = dict(sorted(Counter(gateway.radio.device_states().values()).items()))
@@ -147,6 +167,8 @@ async def measure_live(devices: int, seconds: float, broker: tuple[str, int]) ->
         "rss_mib": rss,
         "simulator_rss_mib": simulator_rss,
         "delays": sorted(delays.seconds),
+        "sos_delays": sorted(r - p for p, r in zip(pressed_at, raised_at, strict=False)),
+        "sos_presses": len(pressed_at),
     }
 
 
@@ -224,6 +246,13 @@ def run_edge_bench(devices: int, seconds: float, drain: int, broker: tuple[str, 
         f" p99 {_percentile(delays, 0.99) * 1000:.1f} ms, mean"
         f" {statistics.fmean(delays) * 1000 if delays else float('nan'):.1f} ms"
         f" ({len(delays)} messages)"
+    )
+    sos = live["sos_delays"]
+    print(
+        f"  SOS press to alert on gateway   p50 {_percentile(sos, 0.5) * 1000:.0f} ms,"
+        f" max {max(sos, default=float('nan')) * 1000:.0f} ms"
+        f" ({len(sos)} alerts for {live['sos_presses']} presses; includes the advertising"
+        " air time)"
     )
     print(
         f"  queue drain after an outage     {drained['per_s']:.0f} messages/s"

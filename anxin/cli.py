@@ -20,6 +20,7 @@ from anxin.config import (
     load_config,
 )
 from anxin.logs import configure_logging
+from anxin.protocol import COMMAND_ACTIONS
 
 
 def _run(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -71,6 +72,71 @@ def cmd_admin_init_db(args: argparse.Namespace) -> None:
     print(f"registry ready at {config.registry.url}")
 
 
+def cmd_admin_command(args: argparse.Namespace) -> None:
+    import json
+
+    from anxin.cloud.commands import NoAnswer, new_command, send_and_wait
+
+    try:
+        command_args = json.loads(args.args)
+    except ValueError as exc:
+        raise ConfigError(f"--args is not JSON: {exc}") from None
+    if not isinstance(command_args, dict):
+        raise ConfigError("--args must be a JSON object")
+    config = load_config(CloudConfig, args.config)
+    command = new_command(args.action, command_args, args.expires_in)
+    try:
+        result = send_and_wait(
+            config.mqtt, config.ingest.topic_root, args.site, args.gateway, command, args.wait
+        )
+    except NoAnswer as exc:
+        print(f"no answer: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None
+    print(result.model_dump_json(by_alias=True, exclude_none=True))
+    if result.status != "done":
+        raise SystemExit(4)
+
+
+def cmd_admin_enrol_gateway(args: argparse.Namespace) -> None:
+    from anxin.cloud.enrolment import Enrolment
+    from anxin.cloud.stores import open_stores
+
+    config = load_config(CloudConfig, args.config)
+    stores = open_stores(config, create_schema=True)
+    try:
+        issued = Enrolment(stores.registry, config).issue(args.site, args.gateway, args.valid_hours)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    finally:
+        stores.close()
+    print(issued.token)
+    print(
+        f"\nOne-time enrolment token for gateway {issued.gateway_id} of site {issued.site_id},"
+        f" valid until {issued.expires_at}; on the gateway run:\n"
+        f"  anxin edge provision --token <the token above> --config /etc/anxin/edge.toml\n"
+        f"It will ask {issued.api_url} (pass --cloud URL if the gateway reaches it elsewhere).",
+        file=sys.stderr,
+    )
+
+
+def cmd_admin_sync_broker(args: argparse.Namespace) -> None:
+    from anxin.cloud.broker_auth import BrokerAuthError
+    from anxin.cloud.enrolment import Enrolment
+    from anxin.cloud.stores import open_stores
+
+    config = load_config(CloudConfig, args.config)
+    if config.broker.password_file is None:
+        raise ConfigError("[broker] password_file is not set: the broker's files are not managed")
+    stores = open_stores(config, create_schema=True)
+    try:
+        count = Enrolment(stores.registry, config).sync_broker_files(reload=not args.no_reload)
+    except BrokerAuthError as exc:
+        raise ConfigError(f"broker files written, but: {exc}") from None
+    finally:
+        stores.close()
+    print(f"{config.broker.password_file} written with {count} gateways")
+
+
 def cmd_dashboard(args: argparse.Namespace) -> None:
     from anxin.dashboard.server import run
 
@@ -80,7 +146,21 @@ def cmd_dashboard(args: argparse.Namespace) -> None:
 def cmd_edge(args: argparse.Namespace) -> None:
     from anxin.edge.service import run_gateway
 
-    _run(run_gateway(load_config(EdgeConfig, args.config), simulate=args.simulate))
+    if args.config is None:
+        raise ConfigError("edge needs --config FILE (to write one: anxin edge provision --help)")
+    _run(
+        run_gateway(
+            load_config(EdgeConfig, args.config), simulate=args.simulate, config_file=args.config
+        )
+    )
+
+
+def cmd_edge_provision(args: argparse.Namespace) -> None:
+    from anxin.edge.provision import provision
+
+    done = provision(args.token, args.config, args.cloud, args.force)
+    ca = f" and {done.ca_path}" if done.ca_path else ""
+    print(f"gateway {done.gateway_id} of site {done.site_id}: wrote {done.config_path}{ca}")
 
 
 def cmd_sim(args: argparse.Namespace) -> None:
@@ -169,19 +249,57 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo-data", type=int, metavar="HOMES", help="also enrol this many demo homes"
     )
     init_db.set_defaults(func=cmd_admin_init_db)
+    enrol = admin_commands.add_parser(
+        "enrol-gateway", help="issue a one-time token that provisions a gateway"
+    )
+    enrol.add_argument("--config", type=Path, help="cloud TOML file")
+    enrol.add_argument("--site", required=True, help="site (home) id")
+    enrol.add_argument("--gateway", required=True, help="gateway id (its broker user name)")
+    enrol.add_argument(
+        "--valid-hours", type=float, help="how long the token may be used (default 24)"
+    )
+    enrol.set_defaults(func=cmd_admin_enrol_gateway)
+    sync_broker = admin_commands.add_parser(
+        "sync-broker", help="rewrite the broker's password and ACL files and reload it"
+    )
+    sync_broker.add_argument("--config", type=Path, help="cloud TOML file")
+    sync_broker.add_argument(
+        "--no-reload", action="store_true", help="only write the files (broker not running yet)"
+    )
+    sync_broker.set_defaults(func=cmd_admin_sync_broker)
+    command = admin_commands.add_parser(
+        "command", help="send a command to a gateway and print its result"
+    )
+    command.add_argument("--config", type=Path)
+    command.add_argument("--site", required=True)
+    command.add_argument("--gateway", required=True)
+    command.add_argument("action", choices=COMMAND_ACTIONS)
+    command.add_argument("--args", default="{}", help="the action's arguments as JSON")
+    command.add_argument("--expires-in", type=float, default=3600, metavar="SECONDS")
+    command.add_argument("--wait", type=float, default=30, metavar="SECONDS")
+    command.set_defaults(func=cmd_admin_command)
 
     dashboard = commands.add_parser("dashboard", help="the Dash console")
     dashboard.add_argument("--config", type=Path)
     dashboard.set_defaults(func=cmd_dashboard)
 
     edge = commands.add_parser("edge", help="run an edge gateway")
-    edge.add_argument("--config", type=Path, required=True, help="gateway TOML file")
+    edge.add_argument("--config", type=Path, help="gateway TOML file")
     edge.add_argument(
         "--simulate",
         action="store_true",
         help="use simulated devices on a virtual radio instead of BlueZ",
     )
     edge.set_defaults(func=cmd_edge)
+    edge_actions = edge.add_subparsers(dest="edge_action", metavar="[provision]")
+    provision = edge_actions.add_parser(
+        "provision", help="write this gateway's config from an enrolment token"
+    )
+    provision.add_argument("--token", required=True, help="the token from enrol-gateway")
+    provision.add_argument("--config", type=Path, required=True, help="gateway TOML to write")
+    provision.add_argument("--cloud", metavar="URL", help="API URL, instead of the token's")
+    provision.add_argument("--force", action="store_true", help="replace an existing config")
+    provision.set_defaults(func=cmd_edge_provision)
 
     sim = commands.add_parser("sim", help="play a scenario file on a simulated home")
     sim.add_argument("--scenario", type=Path, required=True, help="scenario TOML file")

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ENV_PREFIX = "ANXIN_"
 
@@ -30,12 +37,40 @@ class Section(BaseModel):
 class MqttConfig(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
-    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    # "auto": MQTT 5 where the broker speaks it, else 3.1.1 (remembered for the process).
+    protocol: Literal["auto", "3.1.1", "5"] = "auto"
     username: str | None = None
     password: str | None = None
     tls_ca_file: Path | None = None
+    # Client certificate authentication: both files or neither.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
     keepalive_s: int = Field(default=30, ge=5)
     client_id: str | None = None
+    # MQTT 5 Session Expiry Interval of persistent sessions; None: a day for a gateway,
+    # a week for the cloud ingest.
+    session_expiry_s: int | None = Field(default=None, ge=0, le=0xFFFFFFFE)
+    reconnect_min_s: int = Field(default=1, ge=1)
+    reconnect_max_s: int = Field(default=30, ge=1)
+
+    @field_validator("tls_ca_file", "tls_cert_file", "tls_key_file")
+    @classmethod
+    def _file_exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"file not found: {path}")
+        return path
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MqttConfig:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file must be given together")
+        if (self.tls_cert_file is not None or self.tls_key_file is not None) and (
+            self.tls_ca_file is None
+        ):
+            raise ValueError("tls_cert_file needs tls_ca_file (the CA of the broker)")
+        if self.reconnect_min_s > self.reconnect_max_s:
+            raise ValueError("reconnect_min_s must not exceed reconnect_max_s")
+        return self
 
 
 class DatabaseConfig(Section):
@@ -54,6 +89,26 @@ class ApiConfig(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     session_ttl_s: int = Field(default=8 * 3600, ge=60)
+    # How installers' gateways reach this API (put in enrolment tokens); unset: host and port.
+    public_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+
+
+class BrokerConfig(Section):
+    """What enrolled gateways are told about the broker, and the Mosquitto files the cloud
+    keeps for it (unset ``password_file``: broker credentials are managed elsewhere)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    # PEM handed to gateways so they can check the broker's TLS certificate.
+    tls_ca_file: Path | None = None
+    password_file: Path | None = None
+    acl_file: Path | None = None
+    # After writing the files Mosquitto is asked to reread them: SIGHUP to the pid in this
+    # file, or this command (for example ["systemctl", "reload", "mosquitto"]).
+    reload_pid_file: Path | None = None
+    reload_command: tuple[str, ...] = ()
+    enrolment_valid_hours: float = Field(default=24.0, gt=0, le=24 * 30)
 
 
 class IngestConfig(Section):
@@ -78,11 +133,21 @@ class GatewayConfig(Section):
     queue_max_messages: int = Field(default=500_000, ge=10)
     batch_size: int = Field(default=50, ge=1, le=500)
     max_in_flight: int = Field(default=200, ge=1, le=65535)
+    # MQTT 5 Will Delay: the retained offline state is published only if the gateway stays
+    # away this long, so a brief network blip pages nobody (3.1.1 brokers publish at once).
+    offline_grace_s: int = Field(default=60, ge=0, le=86400)
     # The local /status page and /metrics; None turns them off, 0 takes any free port.
     status_host: str = "127.0.0.1"
     status_port: int | None = Field(default=None, ge=0, le=65535)
     # Each alert is also POSTed here (a hub or speaker on the home network), internet or not.
     local_webhook_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    # A sound on the gateway for alerts at or above alarm_min_severity: the player command
+    # ("aplay -q" on most Linux boxes) is given the path of a WAV file; unset, no sound.
+    alarm_player: str | None = Field(default=None, pattern=r"\S")
+    alarm_min_severity: Literal["low", "medium", "high", "critical"] = "high"
+    # BLE scanning: "passive" never transmits scan requests (no scan responses needed);
+    # "auto" is passive where the adapter allows (BlueZ advertisement monitors), else active.
+    scan_mode: Literal["auto", "passive", "active"] = "auto"
 
 
 class ThresholdConfig(Section):
@@ -166,6 +231,7 @@ class CloudConfig(Section):
     timeseries: TimeSeriesConfig = TimeSeriesConfig()
     api: ApiConfig = ApiConfig()
     ingest: IngestConfig = IngestConfig()
+    broker: BrokerConfig = BrokerConfig()
 
 
 class DashboardConfig(Section):

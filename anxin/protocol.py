@@ -22,8 +22,8 @@ from pydantic import (
 SCHEMA_VERSION = 1
 TOPIC_ROOT = "anxin/v1"
 
-Channel = Literal["observations", "alerts", "state", "commands"]
-CHANNELS: tuple[str, ...] = ("observations", "alerts", "state", "commands")
+Channel = Literal["observations", "alerts", "state", "commands", "command_results"]
+CHANNELS: tuple[str, ...] = ("observations", "alerts", "state", "commands", "command_results")
 
 ObservationType = Literal[
     "heart_rate",
@@ -141,6 +141,52 @@ class GatewayState(Message):
     online: bool
     ts_ms: int = Field(ge=0)
     devices: dict[str, str] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+CommandAction = Literal["bind_device", "unbind_device", "set_thresholds", "snooze", "reload_config"]
+COMMAND_ACTIONS: tuple[str, ...] = (
+    "bind_device",
+    "unbind_device",
+    "set_thresholds",
+    "snooze",
+    "reload_config",
+)
+
+
+class Command(Message):
+    """The cloud asks a gateway to change something, on ``<root>/<site>/<gateway>/commands``.
+
+    ``args`` depend on the action and are validated by the gateway, which answers every
+    command it can read with a :class:`CommandResult`. A command past ``expires_at_ms`` is
+    refused as stale (MQTT 5 brokers drop it earlier through the message expiry interval).
+    """
+
+    schema_version: Literal[1] = Field(alias="schema", default=SCHEMA_VERSION)
+    command_id: Identifier
+    action: CommandAction
+    args: dict[str, object] = Field(default_factory=dict)
+    issued_at_ms: int = Field(ge=0)
+    expires_at_ms: int | None = Field(default=None, ge=0)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class CommandResult(Message):
+    """The gateway's answer, on ``<root>/<site>/<gateway>/command_results``: ``done``, or
+    ``refused`` with the reason (invalid, stale, not applicable here)."""
+
+    schema_version: Literal[1] = Field(alias="schema", default=SCHEMA_VERSION)
+    site_id: Identifier
+    gateway_id: Identifier
+    command_id: str = Field(max_length=64)  # "" when the command was unreadable
+    action: str = Field(max_length=64)
+    status: Literal["done", "refused"]
+    reason: str | None = Field(default=None, max_length=1000)
+    # Set when a reload changed settings that only a restart applies (the MQTT link, say).
+    restart_needed_for: list[str] = Field(default_factory=list)
+    at_ms: int = Field(ge=0)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

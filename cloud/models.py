@@ -142,3 +142,32 @@ class DeadLetter(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     reason: Mapped[str] = mapped_column(Text)
     received_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class EnrolmentToken(Base):
+    """A one-time token an installer exchanges for a gateway's broker credentials.
+
+    Only the SHA-256 of the token's secret is kept."""
+
+    __tablename__ = "enrolment_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64))
+    gateway_id: Mapped[str] = mapped_column(String(64), index=True)
+    issued_at_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_at_ms: Mapped[int] = mapped_column(BigInteger)
+    used_at_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Set when a newer token for the same gateway replaced this one before it was used.
+    revoked_at_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class GatewayCredential(Base):
+    """A gateway's broker login: the password only as Mosquitto's PBKDF2 hash line."""
+
+    __tablename__ = "gateway_credentials"
+
+    gateway_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64))
+    topic_root: Mapped[str] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    issued_at_ms: Mapped[int] = mapped_column(BigInteger)

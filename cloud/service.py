@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 
 from anxin.cloud.api import create_app
+from anxin.cloud.enrolment import Enrolment
 from anxin.cloud.ingest import Ingest, IngestWorker
 from anxin.cloud.stores import Stores, open_stores
 from anxin.config import CloudConfig
@@ -23,7 +24,12 @@ def start_ingest(config: CloudConfig, stores: Stores) -> IngestWorker:
 
 
 async def start_api(config: CloudConfig, stores: Stores, port: int | None = None) -> web.AppRunner:
-    app = create_app(stores.registry, stores.timeseries, config.api.session_ttl_s)
+    app = create_app(
+        stores.registry,
+        stores.timeseries,
+        config.api.session_ttl_s,
+        enrolment=Enrolment(stores.registry, config),
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.api.host, config.api.port if port is None else port)

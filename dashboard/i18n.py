@@ -110,6 +110,8 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
     "gateway_page.waiting_count": {"zh": "{count} 条", "en": "{count} messages"},
     "gateway_page.oldest": {"zh": "最早的在 {minutes} 分钟前", "en": "oldest {minutes} min ago"},
     "gateway_page.devices": {"zh": "设备", "en": "Devices"},
+    "gateway_page.scan_passive": {"zh": "蓝牙：被动扫描", "en": "Bluetooth: passive scanning"},
+    "gateway_page.scan_active": {"zh": "蓝牙：主动扫描", "en": "Bluetooth: active scanning"},
     "gateway_page.alerts": {"zh": "本机告警", "en": "Alerts raised here"},
     "gateway_page.no_alerts": {"zh": "暂无告警", "en": "No alerts"},
     # device kinds and states
@@ -136,6 +138,8 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
     "device_state.out_of_range": {"zh": "未收到信号", "en": "Not heard"},
     "device_state.standing_by": {"zh": "待机", "en": "Standing by"},
     "device_state.reconnecting": {"zh": "重新连接中", "en": "Reconnecting"},
+    "device_state.not_worn": {"zh": "未佩戴", "en": "Not worn"},
+    "device_state.battery_low": {"zh": "电量低", "en": "Battery low"},
     "device_state.unknown": {"zh": "状态未知", "en": "State unknown"},
     # units (UCUM code -> what a reader expects)
     "unit./min": {"zh": "次/分", "en": "bpm"},

@@ -7,20 +7,25 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
-from anxin.analytics.alerts import AlertPolicy, Decision
+from anxin.analytics.alerts import AlertPolicy, Decision, Detection
 from anxin.config import EdgeConfig
 from anxin.devices import BTHOME_UUID, FrameError, decode
 from anxin.devices.bthome_replay import BTHomeReceiver
 from anxin.devices.catalogue import device_kind
+from anxin.edge.alarm_sound import AlarmSound
+from anxin.edge.commands import CommandProcessor
 from anxin.edge.home_analytics import Ended, Finding, HomeAnalytics
 from anxin.edge.local_notifier import LocalNotifier
+from anxin.edge.managed import load_managed, managed_path
 from anxin.edge.queue import DiskQueue
-from anxin.edge.radio import Advertisement, BoundDevice, Notification, Radio
+from anxin.edge.radio import Advertisement, BoundDevice, Notification, Radio, overlay_state
 from anxin.edge.readings import device_time_ms, is_raw_sample, readings_from
 from anxin.edge.status_server import StatusServer
 from anxin.edge.uplink import Uplink
-from anxin.protocol import UNITS, AlertMessage, Observation, encode
+from anxin.protocol import UNITS, AlertMessage, CommandResult, Observation, encode
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +35,38 @@ REPEAT_WINDOW_MS = 250
 
 class Gateway:
     def __init__(
-        self, config: EdgeConfig, radio: Radio, clock: Callable[[], float] = time.time
+        self,
+        config: EdgeConfig,
+        radio: Radio,
+        clock: Callable[[], float] = time.time,
+        config_file: Path | None = None,
     ) -> None:
+        # Bindings and thresholds the cloud sent by command override the file's.
+        managed = load_managed(managed_path(config))
+        config = managed.apply_to(config)
         self.config = config
         self.radio = radio
         self.clock = clock
         self.queue = DiskQueue(config.gateway.queue_path, config.gateway.queue_max_messages)
-        self.uplink = Uplink(config.mqtt, config.gateway, self.queue, radio.device_states)
+        self.uplink = Uplink(
+            config.mqtt, config.gateway, self.queue, self.device_states, self._command_arrived
+        )
+        self.commands = CommandProcessor(self, managed, managed_path(config), config_file)
+        self._command_inbox: asyncio.Queue[tuple[bytes, Callable[[], None]]] = asyncio.Queue()
+        self._command_task: asyncio.Task[None] | None = None
         self.analytics = HomeAnalytics(config)
         self.policy = AlertPolicy(
             max_per_hour=config.analytics.max_alerts_per_hour,
             fold_s=config.analytics.fold_minutes * 60,
         )
+        for snooze in managed.snoozes:
+            self.policy.snooze(snooze.subject, snooze.kind, snooze.until_ms)
         self.counters: Counter[str] = Counter()
         self.alert_listeners: list[AlertListener] = [self._log_alert]
         self.bthome = BTHomeReceiver(
             {d.address: bytes.fromhex(d.bind_key) for d in config.devices if d.bind_key}
         )
+        self._held: dict[tuple[str, str], Detection] = {}
         self._last_frames: dict[tuple[str, int], tuple[bytes, int]] = {}
         self._interval_s = {
             d.device_id: device_kind(d.kind).nominal_interval_s for d in config.devices
@@ -57,6 +77,14 @@ class Gateway:
         if config.gateway.local_webhook_url is not None:
             self.notifier = LocalNotifier(config.gateway.local_webhook_url)
             self.alert_listeners.append(self.notifier.notify)
+        self.alarm: AlarmSound | None = None
+        if config.gateway.alarm_player is not None:
+            self.alarm = AlarmSound(
+                config.gateway.alarm_player,
+                config.gateway.queue_path.parent,
+                config.gateway.alarm_min_severity,
+            )
+            self.alert_listeners.append(self.alarm.notify)
         self.status: StatusServer | None = None
         if config.gateway.status_port is not None:
             self.status = StatusServer(self, config.gateway.status_host, config.gateway.status_port)
@@ -70,8 +98,11 @@ class Gateway:
         await self.radio.start(self.bound_devices, self.on_notification, self.on_advertisement)
         self._state_task = asyncio.create_task(self._report_states(), name="gateway-state")
         self._tick_task = asyncio.create_task(self._tick_analytics(), name="gateway-analytics")
+        self._command_task = asyncio.create_task(self._process_commands(), name="gateway-commands")
         if self.notifier is not None:
             await self.notifier.start()
+        if self.alarm is not None:
+            await self.alarm.start()
         if self.status is not None:
             await self.status.start()
 
@@ -80,7 +111,9 @@ class Gateway:
             await self.status.stop()
         if self.notifier is not None:
             await self.notifier.stop()
-        for task in (self._state_task, self._tick_task):
+        if self.alarm is not None:
+            await self.alarm.stop()
+        for task in (self._state_task, self._tick_task, self._command_task):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -90,6 +123,64 @@ class Gateway:
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
+
+    @property
+    def home_subject(self) -> str:
+        return self.analytics.home_subject
+
+    # --- commands from the cloud ----------------------------------------------------------
+
+    def _command_arrived(self, payload: bytes, acknowledge: Callable[[], None]) -> None:
+        self._command_inbox.put_nowait((payload, acknowledge))
+
+    async def _process_commands(self) -> None:
+        """One at a time, in arrival order: a rebinding restarts the radio."""
+        while True:
+            payload, acknowledge = await self._command_inbox.get()
+            try:
+                result = await self.commands.handle(payload)
+            except Exception:
+                log.exception("command could not be processed; the broker will send it again")
+                continue
+            self._queue_result(result)
+            acknowledge()
+
+    def _queue_result(self, result: CommandResult) -> None:
+        self.queue.put("command_results", 1, lambda _seqs: [encode(result).decode()])
+        self.uplink.wake()
+
+    async def reconfigure(self, config: EdgeConfig) -> list[str]:
+        """Apply new bindings, thresholds and analytics settings while running; returns the
+        sections that differ but take effect only after a restart (identity, MQTT link)."""
+        restart_needed = [
+            name
+            for name in ("gateway", "mqtt")
+            if getattr(config, name) != getattr(self.config, name)
+        ]
+        previous = self.config
+        self.config = previous.model_copy(
+            update={
+                "devices": config.devices,
+                "thresholds": config.thresholds,
+                "analytics": config.analytics,
+            }
+        )
+        self.analytics.reconfigure(self.config)
+        self.policy.max_per_hour = self.config.analytics.max_alerts_per_hour
+        self.policy.fold_s = self.config.analytics.fold_minutes * 60
+        self._interval_s = {
+            d.device_id: device_kind(d.kind).nominal_interval_s for d in self.config.devices
+        }
+        if self.config.devices != previous.devices:
+            old_keys = {d.address.upper(): d.bind_key for d in previous.devices}
+            new_keys = {d.address.upper(): d.bind_key for d in self.config.devices}
+            for address in old_keys.keys() | new_keys.keys():
+                if old_keys.get(address) != (key := new_keys.get(address)):
+                    self.bthome.set_key(address, bytes.fromhex(key) if key else None)
+            await self.radio.stop()
+            await self.radio.start(self.bound_devices, self.on_notification, self.on_advertisement)
+            self.uplink.publish_state()
+        return restart_needed
 
     # --- radio callbacks --------------------------------------------------------------
 
@@ -189,27 +280,47 @@ class Gateway:
         self.uplink.wake()
 
     def act_on(self, findings: list[Finding]) -> list[Decision]:
-        """Pass the detectors' findings through the alert policy; raise what it lets through."""
+        """Pass the detectors' findings through the alert policy; raise what it lets through.
+
+        A detection held back by a snooze or the hourly limit is kept until its condition
+        ends: if it still holds when the snooze runs out, it pages then.
+        """
         decisions: list[Decision] = []
         for finding in findings:
             if isinstance(finding, Ended):
                 self.policy.ended(finding.subject, finding.kind)
+                self._held.pop((finding.subject, finding.kind), None)
                 continue
             decision = self.policy.offer(finding)
             self.counters[f"detections_{decision.outcome}"] += 1
             decisions.append(decision)
             if decision.raised:
-                self.raise_alert(
-                    kind=finding.kind,
-                    severity=finding.effective_severity,
-                    device_id=finding.device_id,
-                    message=finding.message,
-                    observation=finding.observation,
-                    value=finding.value,
-                    threshold=finding.threshold,
-                    evidence=finding.evidence.as_dict(),
-                )
+                self._raise_detection(finding)
+            elif decision.outcome in ("snoozed", "rate_limited"):
+                self._held[(finding.subject, finding.kind)] = finding
         return decisions
+
+    def _offer_held(self, now_ms: int) -> None:
+        for key, finding in list(self._held.items()):
+            decision = self.policy.offer(replace(finding, ts_ms=now_ms))
+            if decision.outcome in ("snoozed", "rate_limited"):
+                continue
+            del self._held[key]
+            if decision.raised:
+                self.counters["detections_raise"] += 1
+                self._raise_detection(finding)
+
+    def _raise_detection(self, finding: Detection) -> None:
+        self.raise_alert(
+            kind=finding.kind,
+            severity=finding.effective_severity,
+            device_id=finding.device_id,
+            message=finding.message,
+            observation=finding.observation,
+            value=finding.value,
+            threshold=finding.threshold,
+            evidence=finding.evidence.as_dict(),
+        )
 
     def snooze(self, subject: str, kind: str | None, until_ms: int) -> None:
         self.policy.snooze(subject, kind, until_ms)
@@ -275,15 +386,33 @@ class Gateway:
         while True:
             await asyncio.sleep(1.0)
             try:
+                self._offer_held(self.now_ms())
                 self.act_on(self.analytics.tick(self.now_ms(), self.radio.device_states()))
             except Exception:
                 log.exception("analytics tick failed; the next one tries again")
+
+    def device_states(self) -> dict[str, str]:
+        """Each bound device's state for the cloud, the status page and /metrics: the
+        radio's link state with what analytics knows on top (``overlay_state``: out_of_range
+        > not_worn > battery_low > link). Battery is low while the ``battery_low``
+        threshold is raised (with its clear margin); analytics itself keeps judging the
+        bare link state."""
+        analytics = self.analytics
+        battery = [d for d in analytics.thresholds if d.rule.kind == "battery_low"]
+        return {
+            device_id: overlay_state(
+                link,
+                not_worn=(device_id, "not_worn") in analytics.raised_device_conditions,
+                battery_low=any(d.is_raised(device_id) for d in battery),
+            )
+            for device_id, link in self.radio.device_states().items()
+        }
 
     async def _report_states(self) -> None:
         previous: dict[str, str] = {}
         while True:
             await asyncio.sleep(2.0)
-            states = dict(self.radio.device_states())
+            states = self.device_states()
             if states != previous:
                 self.uplink.publish_state()
                 previous = states

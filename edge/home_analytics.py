@@ -87,6 +87,15 @@ class HomeAnalytics:
         self.unworn_since_ms: dict[str, int] = {}
         self.raised_device_conditions: set[tuple[str, str]] = set()
 
+    def reconfigure(self, config: EdgeConfig) -> None:
+        """New bindings, thresholds or settings; what the detectors learnt is kept, and a
+        threshold rule that did not change keeps its state."""
+        self.config = config
+        self.home_subject = config.analytics.person_id or config.gateway.site_id
+        self.bindings = {d.device_id: d for d in config.devices}
+        kept = {detector.rule: detector for detector in self.thresholds}
+        self.thresholds = [kept.get(rule) or ThresholdDetector(rule) for rule in config.thresholds]
+
     # --- who and what ---------------------------------------------------------------------
 
     def subject_of(self, device_id: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -69,23 +69,44 @@ class GatewayCollector(Collector):
         dropped.add_metric(["queue_full"], gateway.queue.shed)
         yield dropped
         if gateway.notifier is not None:
-            local = CounterMetricFamily(
+            yield _by_result(
                 "anxin_edge_local_notifications",
                 "Alerts posted to the local webhook, by result.",
-                labels=["result"],
+                gateway.notifier.counters,
+                ("sent", "failed", "dropped"),
             )
-            for result in ("sent", "failed", "dropped"):
-                local.add_metric([result], gateway.notifier.counters[result])
-            yield local
+        if gateway.alarm is not None:
+            yield _by_result(
+                "anxin_edge_alarm_sounds",
+                "Alarms played on the gateway's own speaker, by result.",
+                gateway.alarm.counters,
+                ("played", "failed", "dropped"),
+            )
+        yield _by_result(
+            "anxin_edge_commands",
+            "Commands from the cloud, by result (repeated: delivered again, answered again).",
+            gateway.commands.counters,
+            ("done", "refused", "repeated"),
+        )
         states = GaugeMetricFamily(
             "anxin_edge_device_state",
             "1 for each bound device's current state.",
             labels=["device_id", "kind", "state"],
         )
         kinds = {d.device_id: d.kind for d in gateway.config.devices}
-        for device_id, state in sorted(gateway.radio.device_states().items()):
+        for device_id, state in sorted(gateway.device_states().items()):
             states.add_metric([device_id, kinds.get(device_id, ""), state], 1)
         yield states
+        scan_mode = getattr(gateway.radio, "scan_mode_in_effect", None)
+        if scan_mode is not None:
+            scanning = GaugeMetricFamily(
+                "anxin_edge_ble_scan_mode",
+                "1 for the BLE scanning mode in effect (passive or active).",
+                labels=["mode"],
+            )
+            for mode in ("passive", "active"):
+                scanning.add_metric([mode], float(mode == scan_mode))
+            yield scanning
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -94,3 +115,12 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
 
 def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
     return CounterMetricFamily(name, documentation, value=float(value))
+
+
+def _by_result(
+    name: str, documentation: str, counters: Mapping[str, int], results: tuple[str, ...]
+) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation, labels=["result"])
+    for result in results:
+        family.add_metric([result], counters[result])
+    return family

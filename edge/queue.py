@@ -22,15 +22,15 @@ from typing import Literal
 
 log = logging.getLogger(__name__)
 
-Channel = Literal["observations", "alerts"]
-_PRIORITY = {"alerts": 0, "observations": 1}
+Channel = Literal["observations", "alerts", "command_results"]
+_PRIORITY = {"alerts": 0, "command_results": 0, "observations": 1}
 
 
 @dataclass(frozen=True)
 class QueuedMessage:
     seq: int
     channel: Channel
-    body: str  # JSON of one Observation or one AlertMessage
+    body: str  # JSON of one Observation, AlertMessage or CommandResult
 
 
 class DiskQueue:

@@ -1,9 +1,12 @@
 """The gateway's radio: one interface over bumble (simulation) and bleak (hardware).
 
-The radio scans, reports advertisements of bound devices, keeps a connection to
-every bound connectable device (reconnecting with backoff: BLE links drop as a
-matter of course), subscribes to the characteristics the catalogue lists and
-forwards notifications. Callbacks are plain sync callables run on the loop.
+The radio scans (passively unless told or forced otherwise), reports advertisements of
+bound devices only, keeps a connection to every bound connectable device (bounded bursts
+of attempts with jittered backoff, each on a fresh connection: BLE links drop as a
+matter of course), subscribes to the characteristics the catalogue lists through GATT
+handles cached per device, and forwards notifications. Callbacks are plain sync
+callables run on the loop. ``device_states`` is the link state only; the gateway adds
+not_worn and battery_low on top (``overlay_state``).
 """
 
 from __future__ import annotations
@@ -11,15 +14,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from anxin.devices.advertising import service_data_16
 from anxin.devices.catalogue import device_kind
 from anxin.devices.errors import FrameError
 from anxin.devices.uuids import uuid_label, uuid_string
+from anxin.edge.gatt_cache import CachedCharacteristic, CachedTable, GattCache
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +35,33 @@ RECONNECTING = "reconnecting"
 ADVERTISING = "advertising"
 OUT_OF_RANGE = "out_of_range"
 STANDING_BY = "standing_by"  # an advertiser not heard yet, within its own interval
+# Facts the gateway's analytics adds on top of the radio's link state (see overlay_state).
+NOT_WORN = "not_worn"
+BATTERY_LOW = "battery_low"
 HEARD_WITHIN_INTERVALS = 2.5
+
+ScanMode = Literal["auto", "passive", "active"]
+SCAN_MODES: tuple[str, ...] = ("auto", "passive", "active")
+
+
+def overlay_state(link_state: str, *, not_worn: bool, battery_low: bool) -> str:
+    """One state name per device, by precedence: out_of_range > not_worn > battery_low >
+    the link state. Out of range comes first because nothing else about a device that is
+    not heard can be current; a battery that is low matters less than a wearable that is
+    not on the person."""
+    if link_state == OUT_OF_RANGE:
+        return OUT_OF_RANGE
+    if not_worn:
+        return NOT_WORN
+    if battery_low:
+        return BATTERY_LOW
+    return link_state
+
+
+def check_scan_mode(scan_mode: str) -> str:
+    if scan_mode not in SCAN_MODES:
+        raise ValueError(f"scan_mode must be one of {', '.join(SCAN_MODES)}, not {scan_mode!r}")
+    return scan_mode
 
 
 @dataclass(frozen=True)
@@ -84,14 +116,32 @@ def wall_clock_ms() -> int:
 
 @dataclass(frozen=True)
 class Backoff:
-    """Exponential reconnect delay: initial, doubling, capped."""
+    """Reconnect policy in the manner of bleak-retry-connector: up to ``max_attempts``
+    connection attempts each time the device is heard advertising, each one on a fresh
+    connection, separated by an exponential delay with random jitter, capped at
+    ``maximum_s``. The delay keeps growing over failed bursts and resets on success."""
 
     initial_s: float = 0.5
     maximum_s: float = 30.0
     factor: float = 2.0
+    jitter: float = 0.25  # up to this fraction added, so retries do not run in lockstep
+    max_attempts: int = 4
 
-    def delay(self, attempt: int) -> float:
-        return min(self.maximum_s, self.initial_s * self.factor ** max(0, attempt))
+    def __post_init__(self) -> None:
+        if not 0 < self.initial_s <= self.maximum_s:
+            raise ValueError(
+                f"backoff initial_s ({self.initial_s}) must be > 0 and <= maximum_s "
+                f"({self.maximum_s})"
+            )
+        if self.factor < 1 or not 0 <= self.jitter <= 1 or self.max_attempts < 1:
+            raise ValueError(
+                f"backoff needs factor >= 1 (got {self.factor}), 0 <= jitter <= 1 "
+                f"(got {self.jitter}) and max_attempts >= 1 (got {self.max_attempts})"
+            )
+
+    def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        base = self.initial_s * self.factor ** min(max(0, attempt), 64)
+        return min(self.maximum_s, base * (1.0 + self.jitter * rng()))
 
 
 def normalise_address(address: str) -> str:
@@ -150,6 +200,10 @@ def _safe_call(callback: Callable[[object], None], value: object) -> None:
         logger.exception("radio callback %r failed", callback)
 
 
+class StaleGattCache(Exception):
+    """A cached handle no longer holds what the cache says (the device's table changed)."""
+
+
 class BumbleRadio:
     """The gateway's own bumble controller on a home's ``LocalLink``."""
 
@@ -162,6 +216,8 @@ class BumbleRadio:
         backoff: Backoff | None = None,
         connect_timeout_s: float = 10.0,
         out_of_range_after_s: float = 30.0,
+        scan_mode: ScanMode = "auto",
+        gatt_cache: GattCache | None = None,
         now_ms: Callable[[], int] = wall_clock_ms,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -171,6 +227,13 @@ class BumbleRadio:
         self.backoff = backoff or Backoff()
         self.connect_timeout_s = connect_timeout_s
         self.out_of_range_after_s = out_of_range_after_s
+        self.scan_mode = check_scan_mode(scan_mode)
+        self.scan_mode_in_effect: str | None = None  # "passive" or "active" once scanning
+        self.gatt_cache = gatt_cache if gatt_cache is not None else GattCache()
+        # connect_attempts and connect_failures by address; gatt_discoveries,
+        # gatt_cache_hits and gatt_cache_stale in total.
+        self.counters: Counter[str] = Counter()
+        self.connect_attempts: Counter[str] = Counter()
         self._now_ms = now_ms
         self._monotonic = monotonic
         self._trackers: dict[str, _Tracker] = {}
@@ -208,7 +271,7 @@ class BumbleRadio:
         self._device = virtual_host_device(self.name, self.address, self._controller)
         self._device.on(Device.EVENT_ADVERTISEMENT, self._on_bumble_advertisement)
         await self._device.power_on()
-        await self._device.start_scanning(filter_duplicates=False)
+        await self._start_scanning()
         for tracker in self._trackers.values():
             if tracker.kind.connectable:
                 self._tasks.append(
@@ -216,6 +279,28 @@ class BumbleRadio:
                         self._keep_connected(tracker), name=f"radio:{tracker.bound.device_id}"
                     )
                 )
+
+    async def _start_scanning(self) -> None:
+        # Every LE controller can scan passively, and the gateway needs nothing a scan
+        # response carries (names; service data and UUIDs are in the advertisements), so
+        # "auto" is passive here: the radio never transmits while it listens.
+        active = self.scan_mode == "active"
+        try:
+            await self._device.start_scanning(active=active, filter_duplicates=False)
+        except Exception as error:
+            if active:
+                raise
+            logger.warning(
+                "passive scanning refused by the controller (%s: %s); scanning actively",
+                type(error).__name__,
+                error,
+            )
+            active = True
+            await self._device.start_scanning(active=True, filter_duplicates=False)
+        self.scan_mode_in_effect = "active" if active else "passive"
+        logger.info(
+            "scanning %sly for %d bound devices", self.scan_mode_in_effect, len(self._trackers)
+        )
 
     async def stop(self) -> None:
         if self._device is None:
@@ -235,6 +320,7 @@ class BumbleRadio:
         device, self._device = self._device, None
         with contextlib.suppress(Exception):
             await device.stop_scanning()
+        self.scan_mode_in_effect = None
         for connection in list(device.connections.values()):
             with contextlib.suppress(Exception):
                 await connection.disconnect()
@@ -254,7 +340,8 @@ class BumbleRadio:
     # -- advertisements ----------------------------------------------------------------
 
     def _on_bumble_advertisement(self, adv) -> None:
-        # bumble's virtual controller echoes every PDU as a scan response too.
+        # bumble's virtual controller echoes every PDU as a scan response too, whatever
+        # the scan type; a real controller scanning passively sends none.
         if adv.is_scan_response:
             return
         tracker = self._trackers.get(str(adv.address).split("/")[0].upper())
@@ -282,26 +369,37 @@ class BumbleRadio:
     # -- connections -------------------------------------------------------------------
 
     async def _keep_connected(self, tracker: _Tracker) -> None:
-        attempt = 0
+        failures = 0  # consecutive, over bursts: drives the backoff, reset on success
         while not self._stopping:
             await tracker.seen.wait()  # only try devices that are advertising
             tracker.seen.clear()
-            try:
-                connection = await self._connect(tracker)
-            except (asyncio.CancelledError, RadioStopping):
-                raise
-            except Exception as error:
-                delay = self.backoff.delay(attempt)
-                attempt += 1
+            connection = None
+            for _ in range(self.backoff.max_attempts):
+                try:
+                    connection = await self._connect(tracker)
+                    break
+                except (asyncio.CancelledError, RadioStopping):
+                    raise
+                except Exception as error:
+                    self.counters["connect_failures"] += 1
+                    delay = self.backoff.delay(failures)
+                    failures += 1
+                    logger.info(
+                        "%s: connection failed (%s); retrying in %.1f s",
+                        tracker.bound.device_id,
+                        error,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+            if connection is None:
                 logger.info(
-                    "%s: connection failed (%s); retrying in %.1f s",
+                    "%s: %d attempts failed; waiting to hear it advertise again",
                     tracker.bound.device_id,
-                    error,
-                    delay,
+                    self.backoff.max_attempts,
                 )
-                await asyncio.sleep(delay)
+                tracker.seen.clear()  # only an advertisement heard after the burst counts
                 continue
-            attempt = 0
+            failures = 0
             disconnected = asyncio.get_running_loop().create_future()
             connection.on(
                 "disconnection",
@@ -325,6 +423,7 @@ class BumbleRadio:
         async with self._connect_lock:
             if self._stopping:  # queued before stop(); stop() waits behind us for the lock
                 raise RadioStopping(tracker.bound.device_id)
+            self.connect_attempts[tracker.address] += 1
             # The virtual controller ignores Create Connection Cancel, so on timeout we
             # clear its pending connection ourselves or every later attempt is refused.
             try:
@@ -339,6 +438,8 @@ class BumbleRadio:
             self._setting_up += 1
             self._none_setting_up.clear()
         try:
+            # A new Peer (and GATT client) per connection: subscriptions of an earlier link
+            # are gone with it, so each reconnect subscribes exactly once.
             await self._set_up(connection, Peer(connection), tracker)
         except BaseException:
             if connection.handle in device.connections:
@@ -375,13 +476,35 @@ class BumbleRadio:
         subscribing.result()  # raises what discovery raised
 
     async def _subscribe_all(self, peer: Any, tracker: _Tracker) -> None:
-        from bumble.core import UUID
-
         if tracker.kind.att_mtu > 23:  # longer notifications would be truncated
             await peer.request_mtu(tracker.kind.att_mtu)
+        table = self.gatt_cache.get(tracker.address, tracker.kind.kind)
+        if table is not None:
+            if await self._table_still_holds(peer, table):
+                self.counters["gatt_cache_hits"] += 1
+                try:
+                    await self._subscribe(peer, tracker, table)
+                except Exception as error:
+                    # Nothing half-subscribed survives: the caller drops this link and the
+                    # next attempt, on a fresh one, discovers.
+                    self.gatt_cache.drop(tracker.address)
+                    raise StaleGattCache(f"subscribing through cached handles: {error}") from error
+                return
+            self.counters["gatt_cache_stale"] += 1
+            self.gatt_cache.drop(tracker.address)
+            logger.info("%s: GATT table changed; discovering it again", tracker.bound.device_id)
+        table = await self._discover(peer, tracker)
+        self.counters["gatt_discoveries"] += 1
+        self.gatt_cache.put(tracker.address, table)
+        await self._subscribe(peer, tracker, table)
+
+    async def _discover(self, peer: Any, tracker: _Tracker) -> CachedTable:
+        from bumble.core import UUID
+        from bumble.gatt import GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR as CCCD
+
+        found: list[CachedCharacteristic] = []
         for service in tracker.kind.services:
             streamed = [c.uuid for c in service.characteristics if c.notify or c.indicate]
-            indicated = {c.uuid for c in service.characteristics if c.indicate}
             if not streamed:
                 continue
             proxies = await peer.discover_service(_bumble_uuid(UUID, service.uuid))
@@ -393,13 +516,62 @@ class BumbleRadio:
                 )
                 if not characteristics:
                     raise RuntimeError(f"characteristic {uuid_label(uuid)} not found")
-                # bumble enables indications on indicate-only characteristics and
-                # confirms each one; where both exist, the catalogue picks.
-                await peer.subscribe(
-                    characteristics[0],
-                    self._forwarder(tracker, uuid),
-                    prefer_notify=uuid not in indicated,
+                characteristic = characteristics[0]
+                await characteristic.discover_descriptors()
+                cccd = characteristic.get_descriptor(CCCD)
+                if cccd is None:
+                    raise RuntimeError(f"characteristic {uuid_label(uuid)} has no CCCD")
+                found.append(
+                    CachedCharacteristic(
+                        uuid=uuid,
+                        value_handle=characteristic.handle,
+                        end_handle=characteristic.end_group_handle,
+                        properties=int(characteristic.properties),
+                        cccd_handle=cccd.handle,
+                    )
                 )
+        return CachedTable(tracker.kind.kind, tuple(found))
+
+    async def _table_still_holds(self, peer: Any, table: CachedTable) -> bool:
+        """One ATT Read per characteristic declaration instead of a full discovery."""
+        from bumble.core import UUID, ProtocolError
+
+        for cached in table.characteristics:
+            expected = cached.declaration(_bumble_uuid(UUID, cached.uuid).to_pdu_bytes())
+            try:
+                value = await peer.gatt_client.read_value(
+                    cached.declaration_handle, no_long_read=True
+                )
+            except ProtocolError:  # no such handle any more, or not readable
+                return False
+            if bytes(value) != expected:
+                return False
+        return True
+
+    async def _subscribe(self, peer: Any, tracker: _Tracker, table: CachedTable) -> None:
+        from bumble.core import UUID
+        from bumble.gatt import GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR as CCCD
+        from bumble.gatt_client import CharacteristicProxy, DescriptorProxy
+
+        indicated = {c.uuid for s in tracker.kind.services for c in s.characteristics if c.indicate}
+        client = peer.gatt_client
+        for cached in table.characteristics:
+            characteristic = CharacteristicProxy(
+                client,
+                cached.value_handle,
+                cached.end_handle,
+                _bumble_uuid(UUID, cached.uuid),
+                cached.properties,
+            )
+            characteristic.descriptors = [DescriptorProxy(client, cached.cccd_handle, CCCD)]
+            characteristic.descriptors_discovered = True
+            # bumble enables indications on indicate-only characteristics and confirms
+            # each one; where both exist, the catalogue picks.
+            await peer.subscribe(
+                characteristic,
+                self._forwarder(tracker, cached.uuid),
+                prefer_notify=cached.uuid not in indicated,
+            )
 
     def _forwarder(self, tracker: _Tracker, uuid: int) -> Callable[[bytes], None]:
         def forward(value: bytes) -> None:

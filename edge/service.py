@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from anxin.config import EdgeConfig
 from anxin.edge.gateway import Gateway
@@ -12,7 +13,9 @@ from anxin.runtime import wait_for_stop_signal
 log = logging.getLogger(__name__)
 
 
-async def run_gateway(config: EdgeConfig, simulate: bool = False) -> None:
+async def run_gateway(
+    config: EdgeConfig, simulate: bool = False, config_file: Path | None = None
+) -> None:
     home = None
     radio: Radio
     if simulate:
@@ -21,12 +24,17 @@ async def run_gateway(config: EdgeConfig, simulate: bool = False) -> None:
 
         home = simulated_home(config.devices, PersonProfile(), home_number=1)
         await home.start()
-        radio = gateway_radio(home, "F0:A1:00:00:00:01")
+        radio = gateway_radio(
+            home,
+            "F0:A1:00:00:00:01",
+            scan_mode=config.gateway.scan_mode,
+            gatt_cache_path=config.gateway.queue_path.with_name("gatt-cache.json"),
+        )
     else:
         from anxin.edge.radio_bleak import BleakRadio
 
-        radio = BleakRadio()
-    gateway = Gateway(config, radio)
+        radio = BleakRadio(scan_mode=config.gateway.scan_mode)
+    gateway = Gateway(config, radio, config_file=config_file)
     try:
         await gateway.start()
         log.info(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from anxin.config import DeviceBindingConfig
-from anxin.edge.radio import BumbleRadio
+from anxin.edge.gatt_cache import GattCache
+from anxin.edge.radio import BumbleRadio, ScanMode
 from anxin.firmware_sim import (
     Baseline,
     PersonProfile,
@@ -62,5 +64,15 @@ def simulated_home(
     return home
 
 
-def gateway_radio(home: VirtualHome, address: str) -> BumbleRadio:
-    return BumbleRadio(home.link, address)
+def gateway_radio(
+    home: VirtualHome,
+    address: str,
+    *,
+    scan_mode: ScanMode = "auto",
+    gatt_cache_path: Path | None = None,
+) -> BumbleRadio:
+    """The gateway's radio in ``home``; with ``gatt_cache_path`` discovered GATT tables
+    outlive a restart."""
+    return BumbleRadio(
+        home.link, address, scan_mode=scan_mode, gatt_cache=GattCache(gatt_cache_path)
+    )

@@ -86,7 +86,9 @@ class StatusServer:
         if oldest_ms is not None:
             minutes = int(max(0.0, time.time() - oldest_ms / 1000) // 60)
             waiting += " · " + t("oldest", minutes=minutes)
-        states = gateway.radio.device_states()
+        states = gateway.device_states()
+        scan_mode = getattr(gateway.radio, "scan_mode_in_effect", None)
+        scanning = f'<p id="scan">{t("scan_" + scan_mode)}</p>' if scan_mode else ""
         device_rows = "".join(
             f"<tr><td>{html.escape(i18n.device_kind(d.kind, language))}"
             f"<br><small>{html.escape(d.device_id)}</small></td>"
@@ -131,6 +133,7 @@ a {{ color: #00339a; }}
 <ul id="alerts">{alert_rows}</ul>
 <h2>{t("devices")}</h2>
 <table id="devices">{device_rows}</table>
+{scanning}
 </body></html>
 """
 

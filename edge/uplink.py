@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import time
@@ -14,10 +15,20 @@ import paho.mqtt.client as mqtt
 
 from anxin.config import GatewayConfig, MqttConfig
 from anxin.edge.queue import DiskQueue, QueuedMessage
-from anxin.mqtt import connect_client
+from anxin.mqtt import connect_client, receive_maximum
 from anxin.protocol import SCHEMA_VERSION, GatewayState, encode, topic
 
 log = logging.getLogger(__name__)
+
+GATEWAY_SESSION_EXPIRY_S = 24 * 3600  # the broker keeps commands for an absent gateway this long
+MID_SPACE = 65535  # paho numbers messages 1..65535 and then starts again at 1
+# Message ids kept free for what else the gateway publishes or subscribes between two
+# data batches (state, command results): the oldest batch still in flight must never be
+# this close to having its id handed out again.
+MID_MARGIN = 1024
+
+# A command's payload, and what acknowledges it to the broker once its result is queued.
+CommandCallback = Callable[[bytes, Callable[[], None]], None]
 
 
 class Uplink:
@@ -27,13 +38,17 @@ class Uplink:
         gateway: GatewayConfig,
         queue: DiskQueue,
         device_states: Callable[[], dict[str, str]],
+        on_command: CommandCallback | None = None,
     ) -> None:
         self.mqtt_config = mqtt_config
         self.gateway = gateway
         self.queue = queue
         self.device_states = device_states
+        self.on_command = on_command
+        self._connection = 0  # counts connections: an acknowledgement belongs to one
         self.counters: Counter[str] = Counter()
         self._in_flight: dict[int, list[int]] = {}  # MQTT message id -> queue sequence numbers
+        self._last_mid = 0
         self._wake = asyncio.Event()
         self._connected = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -59,15 +74,23 @@ class Uplink:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._in_flight = {}
         client = connect_client(
             self.mqtt_config,
-            client_id_prefix=f"anxin-gw-{self.gateway.gateway_id}",
+            client_id_prefix=gateway_client_id(self.gateway),
+            # A persistent session under a stable id: commands sent while the gateway is
+            # briefly away wait for it at the broker.
+            persistent_session=True,
+            session_expiry_s=GATEWAY_SESSION_EXPIRY_S,
             on_connect=lambda _c: self._from_paho(self._on_connected),
             on_disconnect=lambda _c: self._from_paho(self._on_disconnected),
             will=(self.topic("state"), self._state(online=False)),
+            will_delay_s=self.gateway.offline_grace_s,
             max_inflight=self.gateway.max_in_flight,
+            manual_ack=True,
         )
         client.on_publish = self._on_publish
+        client.on_message = self._on_message
         self._client = client
         client.loop_start()
         self._task = asyncio.create_task(
@@ -103,6 +126,12 @@ class Uplink:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
+    @property
+    def window(self) -> int:
+        """Batches in flight at most: ``max_in_flight``, or fewer if the broker says so."""
+        announced = receive_maximum(self._client) if self._client is not None else MID_SPACE
+        return max(1, min(self.gateway.max_in_flight, announced))
+
     # --- paho thread -> event loop ------------------------------------------------
 
     def _from_paho(self, callback: Callable[..., None], *args: object) -> None:
@@ -112,24 +141,44 @@ class Uplink:
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, _rc: object, _p: object) -> None:
         self._from_paho(self._on_acknowledged, mid)
 
+    def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        self._from_paho(self._command_arrived, message.payload, message.mid, message.qos)
+
+    def _command_arrived(self, payload: bytes, mid: int, qos: int) -> None:
+        connection = self._connection
+
+        def acknowledge() -> None:
+            # Only on the connection it came on: after a reconnect the broker sends it
+            # again, and the gateway answers the repeat without applying it twice.
+            if self._client is not None and connection == self._connection and qos > 0:
+                self._client.ack(mid, qos)
+
+        if self.on_command is None:
+            acknowledge()
+        else:
+            self.on_command(payload, acknowledge)
+
     def _on_connected(self) -> None:
         self._connected.set()
+        self._connection += 1
         self.counters["connects"] += 1
+        if self._client is not None and self.on_command is not None:
+            self._client.subscribe(self.topic("commands"), qos=1)
         self.publish_state()
         self.wake()
 
     def _on_disconnected(self) -> None:
         self._connected.clear()
-        # Whatever was in flight stays in the queue and is sent again after reconnecting;
-        # the cloud's idempotent writes make the repeat harmless.
-        self._in_flight.clear()
+        # What is in flight stays so: paho keeps those publishes and sends them again,
+        # under the same message ids, once reconnected. Sending the rows anew as well
+        # would duplicate them and leave more ids outstanding than the window allows.
 
     def _on_acknowledged(self, mid: int) -> None:
         if self._stopped:
             return  # the queue may be closed; those rows are simply sent again next start
         seqs = self._in_flight.pop(mid, None)
         if seqs is None:
-            return  # an acknowledgement from before a reconnect; its rows are being resent
+            return  # a state or command-result publish, or from before a restart
         self.queue.ack(seqs)
         self.counters["acknowledged"] += len(seqs)
         self.wake()
@@ -149,8 +198,8 @@ class Uplink:
 
     def _send_available(self) -> None:
         assert self._client is not None
-        room = self.gateway.max_in_flight - len(self._in_flight)
-        while room > 0:
+        room = self.window - len(self._in_flight)
+        while room > 0 and self._ids_free():
             busy = {seq for seqs in self._in_flight.values() for seq in seqs}
             pending = self.queue.peek(self.gateway.batch_size * room, exclude=busy)
             if not pending:
@@ -158,16 +207,35 @@ class Uplink:
             for channel, group in _group(pending, self.gateway.batch_size):
                 payload = self._payload(channel, group)
                 info = self._client.publish(self.topic(channel), payload, qos=1)
-                if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                    return  # not connected any more; the queue keeps the rows
-                self._in_flight[info.mid] = [m.seq for m in group]
+                if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                    return  # not taken; the queue keeps the rows
+                self._track(info.mid, [m.seq for m in group])
                 self.counters["sent"] += len(group)
                 room -= 1
-                if room == 0:
-                    return
+                if room == 0 or info.rc == mqtt.MQTT_ERR_NO_CONN or not self._ids_free():
+                    return  # (NO_CONN: paho holds the publish and sends it on reconnecting)
+
+    def _track(self, mid: int, seqs: list[int]) -> None:
+        stale = self._in_flight.pop(mid, None)
+        if stale is not None:
+            # Never expected (see _ids_free); if it happens, paho has forgotten the older
+            # publish, so its rows leave the window and are sent again.
+            log.error(
+                "MQTT message id %d reused while in flight; resending %d rows", mid, len(stale)
+            )
+        self._in_flight[mid] = seqs
+        self._last_mid = mid
+
+    def _ids_free(self) -> bool:
+        """Whether the next message ids cannot reach the oldest one still in flight."""
+        if not self._in_flight:
+            return True
+        oldest = next(iter(self._in_flight))  # dicts keep insertion order
+        used = (self._last_mid - oldest) % MID_SPACE + 1
+        return used < MID_SPACE - MID_MARGIN
 
     def _payload(self, channel: str, group: list[QueuedMessage]) -> bytes:
-        if channel == "alerts":
+        if channel != "observations":  # alerts and command results go one per message
             return group[0].body.encode()
         bodies = ",".join(m.body for m in group)
         header = json.dumps(
@@ -194,3 +262,11 @@ def _group(messages: list[QueuedMessage], batch_size: int) -> list[tuple[str, li
         else:
             groups.append((message.channel, [message]))
     return groups
+
+
+def gateway_client_id(gateway: GatewayConfig) -> str:
+    """Stable per gateway, and distinct per topic root so test namespaces never collide."""
+    base = f"anxin-gw-{gateway.site_id}-{gateway.gateway_id}"
+    if gateway.topic_root == "anxin/v1":
+        return base
+    return f"{base}-{hashlib.sha256(gateway.topic_root.encode()).hexdigest()[:8]}"

@@ -18,6 +18,7 @@ import random
 from collections.abc import Sequence
 from typing import ClassVar
 
+from bumble.core import UUID
 from bumble.device import AdvertisingEventProperties, AdvertisingParameters, AdvertisingSet
 from bumble.link import LocalLink
 
@@ -125,6 +126,8 @@ class BTHomeAdvertiser(SimulatedDevice):
             advertising_data=service_data_ad(BTHOME_UUID, data),
             auto_start=not self.trigger_based,
         )
+        if not self.trigger_based:
+            self._on_air(UUID.from_16_bits(BTHOME_UUID), data)
 
     async def _quiet_radio(self) -> None:
         if self._adv_set is not None:
@@ -142,6 +145,7 @@ class BTHomeAdvertiser(SimulatedDevice):
             adv_set = self._adv_set
             await adv_set.set_advertising_data(service_data_ad(BTHOME_UUID, data))
             self.sent += 1
+            self._on_air(UUID.from_16_bits(BTHOME_UUID), data)
             if self.trigger_based:
                 # a short burst of identical advertisements, then silence
                 await adv_set.start()

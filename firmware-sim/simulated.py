@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from bumble.controller import Controller
@@ -78,6 +80,16 @@ def _uuid(value: int) -> UUID:
     return UUID.from_16_bits(value)
 
 
+@dataclass(frozen=True)
+class AirFrame:
+    """A frame a receiver could get: a notification to a subscribed peer, or a new
+    advertising payload (``uuid`` then names the advertised service)."""
+
+    uuid: UUID
+    payload: bytes
+    at_ms: int  # wall clock
+
+
 class SimulatedDevice:
     """Lifecycle shared by all simulated devices: ``start()``, ``stop()``, range."""
 
@@ -112,6 +124,8 @@ class SimulatedDevice:
         self._task: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
         self.frame_filters: list[FrameFilter] = []
+        # Set to a list to record every frame a receiver could get (tests count them).
+        self.air_log: list[AirFrame] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -204,8 +218,25 @@ class SimulatedDevice:
         """Notify subscribers through ``frame_filters``."""
         assert self.device is not None
         for frame in self._filtered(characteristic.uuid, payload):
+            heard = self._subscribed(characteristic)
             await self.device.notify_subscribers(characteristic, frame)
             self.sent += 1
+            if heard:
+                self._on_air(characteristic.uuid, frame)
+
+    def _subscribed(self, characteristic: Characteristic) -> bool:
+        """Some connected peer enabled notifications or indications of ``characteristic``."""
+        if self.device is None:
+            return False
+        for cccds in self.device.gatt_server.subscribers.values():
+            cccd = cccds.get(characteristic.handle, b"\x00\x00")
+            if cccd and cccd[0] & 0x03:
+                return True
+        return False
+
+    def _on_air(self, uuid: UUID, payload: bytes) -> None:
+        if self.air_log is not None:
+            self.air_log.append(AirFrame(uuid, payload, int(time.time() * 1000)))
 
     def _filtered(self, uuid: UUID, payload: bytes) -> list[bytes]:
         """The frames ``frame_filters`` make of ``payload``, counting copies in ``resent``."""
@@ -439,6 +470,7 @@ class BTHomeMotionSensor(SimulatedDevice):
             random_address=self.device.random_address,
             advertising_data=self._advertising_data(),
         )
+        self._on_air(_uuid(BTHOME_UUID), self.service_data())
 
     async def _quiet_radio(self) -> None:
         if self._adv_set is not None:
@@ -453,3 +485,4 @@ class BTHomeMotionSensor(SimulatedDevice):
         if self._adv_set is not None:
             await self._adv_set.set_advertising_data(self._advertising_data())
             self.sent += 1
+            self._on_air(_uuid(BTHOME_UUID), self.service_data())

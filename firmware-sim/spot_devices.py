@@ -201,11 +201,14 @@ class SpotMeasuringDevice(_GattPeripheral):
     async def _send(self, characteristic: Characteristic, payload: bytes, indicate: bool) -> None:
         assert self.device is not None
         for frame in self._filtered(characteristic.uuid, payload):
+            heard = self._subscribed(characteristic)
             if indicate:
                 await self.device.indicate_subscribers(characteristic, frame)
             else:
                 await self.device.notify_subscribers(characteristic, frame)
             self.sent += 1
+            if heard:
+                self._on_air(characteristic.uuid, frame)
 
     async def _flush(self) -> None:
         assert self.measurement_char is not None

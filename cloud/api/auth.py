@@ -10,7 +10,7 @@ from aiohttp import web
 from anxin.cloud.api.errors import error
 from anxin.cloud.registry import Principal, Registry
 
-PUBLIC_PATHS = frozenset({"/health", "/login", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/health", "/login", "/openapi.json", "/gateways/enrol"})
 PRINCIPAL = web.RequestKey("principal", Principal)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -11,6 +11,9 @@ def error(status: int, code: str, message: str) -> web.HTTPException:
         401: web.HTTPUnauthorized,
         403: web.HTTPForbidden,
         404: web.HTTPNotFound,
+        410: web.HTTPGone,
+        429: web.HTTPTooManyRequests,
+        503: web.HTTPServiceUnavailable,
     }[status]
     return cls(
         text=web.json_response({"error": {"code": code, "message": message}}).text,

@@ -150,6 +150,27 @@ def openapi_document(prefix: str) -> dict[str, Any]:
                     }
                 )
             },
+            "/gateways/enrol": {
+                "post": {
+                    "summary": "Exchange a one-time enrolment token for a gateway's identity and "
+                    "broker credentials (no login: the token is the credential; never cached)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {_JSON: {"schema": {"$ref": "#/components/schemas/Enrol"}}},
+                    },
+                    "responses": {
+                        "200": _response(
+                            "enrolled; any earlier broker password of the gateway stops working",
+                            {"$ref": "#/components/schemas/GatewayCredentials"},
+                        ),
+                        "400": _response("no token, or a malformed or mistyped one", _ERROR),
+                        "403": _response("unknown token", _ERROR),
+                        "410": _response("token already used, replaced or expired", _ERROR),
+                        "429": _response("too many refused tokens from this address", _ERROR),
+                        "503": _response("the broker could not take the credentials", _ERROR),
+                    },
+                }
+            },
             "/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -170,6 +191,28 @@ def openapi_document(prefix: str) -> dict[str, Any]:
                                 "message": {"type": "string"},
                             },
                         }
+                    },
+                },
+                "Enrol": {
+                    "type": "object",
+                    "required": ["token"],
+                    "properties": {"token": {"type": "string", "description": "anxin1.…"}},
+                },
+                "GatewayCredentials": {
+                    "type": "object",
+                    "properties": {
+                        "site_id": {"type": "string"},
+                        "gateway_id": {"type": "string"},
+                        "topic_root": {"type": "string"},
+                        "mqtt_host": {"type": "string"},
+                        "mqtt_port": {"type": "integer"},
+                        "mqtt_protocol": {"enum": ["3.1.1", "5"]},
+                        "username": {"type": "string"},
+                        "password": {"type": "string"},
+                        "ca_pem": {
+                            "type": ["string", "null"],
+                            "description": "CA certificate of the broker's TLS listener",
+                        },
                     },
                 },
                 "Login": {

@@ -18,13 +18,15 @@ async def test_the_live_measure_times_every_acknowledged_message(
         "heart_rate_strap": 1,
         "pulse_oximeter": 1,
         "accelerometer_wearable": 1,
+        "bthome_button": 1,
         "bthome_motion": 1,
         "bthome_door": 1,
-        "bthome_bed": 1,
     }
     assert live["states"].get("connected") == 3
     assert live["observations_per_s"] > 0
     assert len(live["delays"]) > 0 and all(d >= 0 for d in live["delays"])
+    # Every SOS press during the run raised its alert on the gateway.
+    assert live["sos_presses"] >= 1 and len(live["sos_delays"]) == live["sos_presses"]
     assert live["rss_mib"] > 0 and live["total_share"] > 0
 
 

@@ -1,5 +1,7 @@
 """``kill -9`` of a running gateway loses nothing it had queued: after restarts every
-observation it numbered is in the store exactly once, or still waiting on its disk."""
+observation it numbered is in the store exactly once, or still waiting on its disk; and
+every observation its simulated devices sent is, but for those sent in the instant
+before a kill, which die with the process if it had not queued them yet."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -18,9 +21,15 @@ from anxin.demo.homes import demo_homes
 from tests.conftest import free_port
 from tests.integration.test_ingest_services import stop_and_forget
 from tests.support.cloud import seeded_stores, stored_seqs
+from tests.support.sent_and_stored import (
+    assert_stored_once_around,
+    logged_readings,
+    stored_or_waiting,
+)
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def edge_config(path: Path, broker: tuple[str, int], topic_root: str, queue: Path) -> Path:
@@ -40,9 +49,19 @@ def edge_config(path: Path, broker: tuple[str, int], topic_root: str, queue: Pat
 
 
 def start_gateway(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "anxin.cli", "edge", "--config", str(config), "--simulate"]
+    """``anxin edge --simulate``, its devices logging what they send to ``air.jsonl``."""
+    air = log.with_name("air.jsonl")
+    command = [sys.executable, "-m", "tests.support.air_logged_edge", str(air)]
+    command += ["edge", "--config", str(config), "--simulate"]
     with log.open("ab") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+
+
+def kill_9(gateway: subprocess.Popen[bytes]) -> int:
+    """Kill the gateway; the wall-clock ms by which it was dead."""
+    gateway.send_signal(signal.SIGKILL)
+    gateway.wait(10)
+    return int(time.time() * 1000)
 
 
 def numbered_and_waiting(queue: Path) -> tuple[int, set[int]]:
@@ -53,6 +72,14 @@ def numbered_and_waiting(queue: Path) -> tuple[int, set[int]]:
     return int(allocated), waiting
 
 
+def waiting_on_disk(queue: Path) -> int:
+    """Rows waiting in the queue file; 0 before the gateway has created it."""
+    try:
+        return len(numbered_and_waiting(queue)[1]) if queue.exists() else 0
+    except sqlite3.OperationalError:  # created, its tables not yet
+        return 0
+
+
 async def test_a_gateway_killed_mid_flow_loses_nothing_it_queued(
     mosquitto: tuple[str, int], postgres_url: str, topic_root: str, tmp_path: Path
 ) -> None:
@@ -60,6 +87,7 @@ async def test_a_gateway_killed_mid_flow_loses_nothing_it_queued(
     queue = tmp_path / "queue.sqlite"
     config = tmp_path / "edge.toml"
     log = tmp_path / "gateway.log"
+    gateway_id = demo_homes(1)[0].gateway_id
     with seeded_stores(postgres_url, homes=1) as stores:
 
         def stored() -> list[int]:
@@ -82,13 +110,12 @@ async def test_a_gateway_killed_mid_flow_loses_nothing_it_queued(
             gateway = start_gateway(config, log)
             try:
                 await eventually(
-                    lambda: queue.exists() and len(numbered_and_waiting(queue)[1]) >= 30,
+                    lambda: waiting_on_disk(queue) >= 30,
                     60,
                     what="30 observations waiting on disk",
                 )
             finally:
-                gateway.send_signal(signal.SIGKILL)
-                gateway.wait(10)
+                kills = [kill_9(gateway)]
             numbered_offline, waiting_offline = numbered_and_waiting(queue)
             assert len(stored()) == 0 and len(waiting_offline) == numbered_offline
 
@@ -102,8 +129,7 @@ async def test_a_gateway_killed_mid_flow_loses_nothing_it_queued(
                     what="the backlog and 30 new observations stored",
                 )
             finally:
-                gateway.send_signal(signal.SIGKILL)
-                gateway.wait(10)
+                kills.append(kill_9(gateway))
             numbered_at_kill, _ = numbered_and_waiting(queue)
 
             # 3. Restarted once more, then stopped as a service manager would.
@@ -122,6 +148,7 @@ async def test_a_gateway_killed_mid_flow_loses_nothing_it_queued(
             await eventually(
                 lambda: set(stored()) >= expected, 30, what="every acknowledged observation"
             )
+            stored_readings = stored_or_waiting(stores, gateway_id, queue)
         finally:
             stop_and_forget(worker, mqtt_config)
         seqs = stored()
@@ -129,3 +156,6 @@ async def test_a_gateway_killed_mid_flow_loses_nothing_it_queued(
     # Every numbered observation is stored (once: the store keys on gateway and sequence)
     # or still on the gateway's disk; none was lost.
     assert expected <= set(seqs) <= set(range(numbered)), sorted(expected - set(seqs))[:20]
+    # Against what the devices sent: all there, once, in order, but for the instants
+    # before the kills.
+    assert_stored_once_around(logged_readings(tmp_path / "air.jsonl"), stored_readings, kills)

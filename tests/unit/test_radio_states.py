@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from anxin.edge.radio import BoundDevice, _Tracker
 
 
@@ -44,3 +46,31 @@ def test_a_never_heard_sensor_is_out_of_range_once_its_interval_has_passed() -> 
     bed = tracker("bthome_bed", clock)
     clock.now = 151.0
     assert bed.state(30.0) == "out_of_range"
+
+
+def test_a_sensor_heard_every_ten_minutes_is_not_flagged_after_five() -> None:
+    clock = Clock()
+    sensor = tracker("bthome_room", clock)
+    # A climate sensor configured (as many are) to report every 10 minutes.
+    sensor.kind = replace(sensor.kind, nominal_interval_s=600.0)
+    sensor.saw_advertisement()
+    clock.now = 5 * 60.0
+    assert sensor.state(30.0) == "advertising"  # a shorter, global window would flag it
+    clock.now = 20 * 60.0
+    assert sensor.state(30.0) == "advertising"  # two intervals missed: still within 2.5
+    clock.now = 26 * 60.0
+    assert sensor.state(30.0) == "out_of_range"
+
+
+def test_a_wearable_is_judged_by_the_link_not_by_an_interval() -> None:
+    clock = Clock()
+    strap = tracker("heart_rate_strap", clock)
+    assert strap.state(30.0) == "connecting"
+    strap.saw_advertisement()
+    strap.connected = strap.ever_connected = True
+    clock.now = 3600.0
+    assert strap.state(30.0) == "connected"  # silent on air while connected: fine
+    strap.connected = False
+    assert strap.state(30.0) == "out_of_range"  # last advertisement an hour ago
+    strap.saw_advertisement()
+    assert strap.state(30.0) == "reconnecting"

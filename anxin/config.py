@@ -99,7 +99,7 @@ class BrokerConfig(Section):
 
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
-    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    protocol: Literal["auto", "3.1.1", "5"] = "auto"
     # PEM handed to gateways so they can check the broker's TLS certificate.
     tls_ca_file: Path | None = None
     password_file: Path | None = None
@@ -223,6 +223,18 @@ class EdgeConfig(Section):
     thresholds: tuple[ThresholdConfig, ...] = Field(default_factory=default_thresholds)
     analytics: AnalyticsConfig = AnalyticsConfig()
     devices: tuple[DeviceBindingConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _will_outlives_grace(self) -> EdgeConfig:
+        # The broker forgets a delayed will with the session, so a session shorter than the
+        # grace would never announce the gateway offline.
+        expiry = self.mqtt.session_expiry_s
+        if expiry is not None and expiry < self.gateway.offline_grace_s:
+            raise ValueError(
+                f"mqtt.session_expiry_s ({expiry}) must be at least gateway.offline_grace_s "
+                f"({self.gateway.offline_grace_s})"
+            )
+        return self
 
 
 class CloudConfig(Section):

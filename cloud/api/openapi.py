@@ -206,7 +206,7 @@ def openapi_document(prefix: str) -> dict[str, Any]:
                         "topic_root": {"type": "string"},
                         "mqtt_host": {"type": "string"},
                         "mqtt_port": {"type": "integer"},
-                        "mqtt_protocol": {"enum": ["3.1.1", "5"]},
+                        "mqtt_protocol": {"enum": ["auto", "3.1.1", "5"]},
                         "username": {"type": "string"},
                         "password": {"type": "string"},
                         "ca_pem": {

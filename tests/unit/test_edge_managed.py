@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from anxin.config import ConfigError, DeviceBindingConfig, EdgeConfig, GatewayConfig
+from anxin.config import (
+    ConfigError,
+    DeviceBindingConfig,
+    EdgeConfig,
+    GatewayConfig,
+    load_config,
+)
 from anxin.edge.managed import (
     RESULTS_KEPT,
     ManagedSettings,
@@ -68,3 +74,14 @@ def test_only_the_latest_results_are_kept() -> None:
         settings.remember(result(number))
     assert len(settings.results) == RESULTS_KEPT
     assert "c9" not in settings.results and f"c{RESULTS_KEPT + 9}" in settings.results
+
+
+def test_a_session_shorter_than_the_offline_grace_is_refused(tmp_path: Path) -> None:
+    toml = tmp_path / "edge.toml"
+    toml.write_text(
+        '[gateway]\nsite_id = "s"\ngateway_id = "g"\noffline_grace_s = 120\n'
+        "[mqtt]\nsession_expiry_s = 60\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"session_expiry_s \(60\) must be at least"):
+        load_config(EdgeConfig, toml)

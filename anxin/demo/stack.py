@@ -82,7 +82,9 @@ class DemoStack:
         broker_port = pick_port(self.config.broker_port)
         self.broker = Broker(port=broker_port, listen="127.0.0.1")
         await asyncio.to_thread(self.broker.start)
-        mqtt = MqttConfig(host="127.0.0.1", port=broker_port)
+        # The embedded broker speaks MQTT 3.1.1 only; saying so spares every client the
+        # MQTT 5 attempt that "auto" would make first.
+        mqtt = MqttConfig(host="127.0.0.1", port=broker_port, protocol="3.1.1")
 
         cloud = CloudConfig(
             mqtt=mqtt,

@@ -26,6 +26,7 @@ from anxin.edge.radio import BoundDevice, BumbleRadio
 from anxin.edge.uplink import Uplink
 from anxin.firmware_sim import ScaledClock, SimulatedPerson, VirtualHome
 from anxin.protocol import Observation
+from anxin.runtime import cancel_and_wait
 
 # Per person: a heart-rate strap, an oximeter and a waist accelerometer (50 Hz); one SOS
 # button; the rest of the devices are home sensors (motion, door, bed) in turn.
@@ -146,8 +147,7 @@ async def measure_live(devices: int, seconds: float, broker: tuple[str, int]) ->
                 observations0 = gateway.counters["observations"]
                 pressing = asyncio.create_task(_press_sos(home, pressed_at))
                 total_share = await _cpu_share(seconds)
-                pressing.cancel()
-                await asyncio.gather(pressing, return_exceptions=True)
+                await cancel_and_wait(pressing)
                 await asyncio.sleep(1.0)  # the last press's alert
                 observations = gateway.counters["observations"] - observations0
                 rss = rss_mib()

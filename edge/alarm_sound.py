@@ -19,6 +19,7 @@ import numpy as np
 
 from anxin.analytics.alerts import SEVERITIES
 from anxin.protocol import AlertMessage
+from anxin.runtime import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +86,8 @@ class AlarmSound:
         self._task = asyncio.create_task(self._run(), name="alarm-sound")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -26,11 +26,16 @@ from anxin.edge.readings import device_time_ms, is_raw_sample, readings_from
 from anxin.edge.status_server import StatusServer
 from anxin.edge.uplink import Uplink
 from anxin.protocol import UNITS, AlertMessage, CommandResult, Observation, encode
+from anxin.runtime import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 AlertListener = Callable[[AlertMessage], None]
 REPEAT_WINDOW_MS = 250
+
+
+def nominal_intervals(config: EdgeConfig) -> dict[str, float]:
+    return {d.device_id: device_kind(d.kind).nominal_interval_s for d in config.devices}
 
 
 class Gateway:
@@ -42,7 +47,8 @@ class Gateway:
         config_file: Path | None = None,
     ) -> None:
         # Bindings and thresholds the cloud sent by command override the file's.
-        managed = load_managed(managed_path(config))
+        managed_file = managed_path(config)
+        managed = load_managed(managed_file)
         config = managed.apply_to(config)
         self.config = config
         self.radio = radio
@@ -51,7 +57,7 @@ class Gateway:
         self.uplink = Uplink(
             config.mqtt, config.gateway, self.queue, self.device_states, self._command_arrived
         )
-        self.commands = CommandProcessor(self, managed, managed_path(config), config_file)
+        self.commands = CommandProcessor(self, managed, managed_file, config_file)
         self._command_inbox: asyncio.Queue[tuple[bytes, Callable[[], None]]] = asyncio.Queue()
         self._command_task: asyncio.Task[None] | None = None
         self.analytics = HomeAnalytics(config)
@@ -68,9 +74,8 @@ class Gateway:
         )
         self._held: dict[tuple[str, str], Detection] = {}
         self._last_frames: dict[tuple[str, int], tuple[bytes, int]] = {}
-        self._interval_s = {
-            d.device_id: device_kind(d.kind).nominal_interval_s for d in config.devices
-        }
+        # Per notification, to know which readings are sheddable raw samples.
+        self._interval_s = nominal_intervals(config)
         self._state_task: asyncio.Task[None] | None = None
         self._tick_task: asyncio.Task[None] | None = None
         self.notifier: LocalNotifier | None = None
@@ -113,10 +118,7 @@ class Gateway:
             await self.notifier.stop()
         if self.alarm is not None:
             await self.alarm.stop()
-        for task in (self._state_task, self._tick_task, self._command_task):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(self._state_task, self._tick_task, self._command_task)
         await self.radio.stop()
         await self.uplink.stop()
         self.queue.close()
@@ -168,9 +170,7 @@ class Gateway:
         self.analytics.reconfigure(self.config)
         self.policy.max_per_hour = self.config.analytics.max_alerts_per_hour
         self.policy.fold_s = self.config.analytics.fold_minutes * 60
-        self._interval_s = {
-            d.device_id: device_kind(d.kind).nominal_interval_s for d in self.config.devices
-        }
+        self._interval_s = nominal_intervals(self.config)
         if self.config.devices != previous.devices:
             old_keys = {d.address.upper(): d.bind_key for d in previous.devices}
             new_keys = {d.address.upper(): d.bind_key for d in self.config.devices}

@@ -14,6 +14,7 @@ import aiohttp
 
 from anxin.dashboard import i18n
 from anxin.protocol import AlertMessage
+from anxin.runtime import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +52,8 @@ class LocalNotifier:
         self._task = asyncio.create_task(self._run(), name="local-notifier")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)

@@ -26,6 +26,7 @@ from anxin.devices.catalogue import device_kind
 from anxin.devices.errors import FrameError
 from anxin.devices.uuids import uuid_label, uuid_string
 from anxin.edge.gatt_cache import CachedCharacteristic, CachedTable, GattCache
+from anxin.runtime import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -313,9 +314,7 @@ class BumbleRadio:
         async with self._connect_lock:
             pass
         await self._none_setting_up.wait()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
         self._tasks.clear()
         device, self._device = self._device, None
         with contextlib.suppress(Exception):

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from anxin.devices.catalogue import DeviceKind, device_kind
 from anxin.devices.uuids import uuid_string
+from anxin.runtime import cancel_and_wait
 
 from .radio import (
     Advertisement,
@@ -168,9 +169,7 @@ class BleakRadio:
         return scanner
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
         self._tasks.clear()
         for client in list(self._clients.values()):
             with contextlib.suppress(Exception):

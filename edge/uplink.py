@@ -17,6 +17,7 @@ from anxin.config import GatewayConfig, MqttConfig
 from anxin.edge.queue import DiskQueue, QueuedMessage
 from anxin.mqtt import connect_client, receive_maximum
 from anxin.protocol import SCHEMA_VERSION, GatewayState, encode, topic
+from anxin.runtime import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +100,7 @@ class Uplink:
 
     async def stop(self) -> None:
         self._stopped = True
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
         if self._client is not None:
             if self._connected.is_set():
                 self._client.publish(

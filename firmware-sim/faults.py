@@ -33,6 +33,7 @@ from anxin.devices.gatt import (
     encode_heart_rate_measurement,
     encode_plx_continuous_measurement,
 )
+from anxin.runtime import cancel_and_wait
 
 from .accelerometer import bumble_uuid
 from .clock import Clock
@@ -269,10 +270,8 @@ class FaultSchedule:
         self._task = asyncio.create_task(self._run(), name="fault-schedule")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         for entry in reversed(self._active):
             with contextlib.suppress(Exception):
                 await entry.fault.end(entry.device)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from anxin.runtime import cancel_and_wait
+
 from .activity import ActivityModel
 from .clock import Clock, ScaledClock
 from .daily_life import DailyLife, DailyLifeActivity, DailyLifeMotion
@@ -221,10 +223,8 @@ class LifeDriver:
             self._task = asyncio.create_task(self._run(), name="life-driver")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         pending = list(self.presses)

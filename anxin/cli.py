@@ -57,19 +57,53 @@ def cmd_cloud(args: argparse.Namespace) -> None:
 
 
 def cmd_admin_init_db(args: argparse.Namespace) -> None:
+    from sqlalchemy.engine import make_url
+
+    from anxin.cloud.schema import SchemaError, current_revision
     from anxin.cloud.stores import open_stores
 
     config = load_config(CloudConfig, args.config)
-    stores = open_stores(config, create_schema=True)
+    try:
+        stores = open_stores(config, create_schema=True)
+    except SchemaError as exc:
+        raise ConfigError(f"registry schema: {exc}") from None
+    revision = current_revision(stores.registry.engine)
     if args.demo_data and stores.registry.has_people():
         print("the registry already holds people; demo data not added")
     elif args.demo_data:
+        from anxin.cloud.field_crypto import FieldCipher
         from anxin.demo.homes import LOGINS, demo_homes, seed_registry
 
-        seed_registry(stores.registry, demo_homes(args.demo_data))
+        cipher = FieldCipher.from_settings(config.registry)
+        seed_registry(stores.registry, demo_homes(args.demo_data), cipher=cipher)
         print("demo logins: " + ", ".join(f"{login.username}/{login.password}" for login in LOGINS))
     stores.close()
-    print(f"registry ready at {config.registry.url}")
+    where = make_url(config.registry.url).render_as_string(hide_password=True)
+    print(f"registry ready at {where} (schema revision {revision})")
+
+
+def cmd_admin_migrate(args: argparse.Namespace) -> None:
+    from anxin.cloud import schema
+    from anxin.cloud.db import make_engine
+
+    config = load_config(CloudConfig, args.config)
+    engine = make_engine(config.registry.url)
+    try:
+        before = schema.current_revision(engine)
+        after = before
+        if not args.current:
+            after = schema.migrate(engine, args.to, allow_downgrade=args.allow_data_loss)
+    except schema.SchemaError as exc:
+        raise ConfigError(f"registry schema: {exc}") from None
+    finally:
+        engine.dispose()
+    newest = schema.head_revision()
+    if args.current:
+        print(f"schema revision {before or 'none'} (newest {newest})")
+    elif before == after:
+        print(f"schema revision {after or 'none'}: nothing to do")
+    else:
+        print(f"schema revision {before or 'none'} -> {after or 'none'}")
 
 
 def cmd_admin_command(args: argparse.Namespace) -> None:
@@ -117,6 +151,14 @@ def cmd_admin_enrol_gateway(args: argparse.Namespace) -> None:
         f"It will ask {issued.api_url} (pass --cloud URL if the gateway reaches it elsewhere).",
         file=sys.stderr,
     )
+
+
+def cmd_admin_audit_verify(args: argparse.Namespace) -> None:
+    from anxin.cloud.audit_check import verify_audit_log
+
+    status = verify_audit_log(load_config(CloudConfig, args.config))
+    if status:
+        raise SystemExit(status)
 
 
 def cmd_admin_sync_broker(args: argparse.Namespace) -> None:
@@ -203,6 +245,17 @@ def cmd_bench_analytics(args: argparse.Namespace) -> None:
     run_analytics_bench(args.only)
 
 
+def cmd_bench_ingest(args: argparse.Namespace) -> None:
+    from anxin.bench_ingest import run_ingest_bench
+
+    counts = [int(n) for n in args.workers.split(",") if n.strip()]
+    if not counts or min(counts) < 1:
+        raise ConfigError(f"--workers must list worker counts such as 1,2,4, got {args.workers!r}")
+    run_ingest_bench(
+        counts, args.messages, args.gateways, args.influx_url, args.mqtt_host, args.mqtt_port
+    )
+
+
 def cmd_bench_alert(args: argparse.Namespace) -> None:
     from anxin.bench import run_alert_bench
 
@@ -242,13 +295,30 @@ def build_parser() -> argparse.ArgumentParser:
     admin = commands.add_parser("admin", help="administration")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
     init_db = admin_commands.add_parser(
-        "init-db", help="create the registry and time-series tables"
+        "init-db", help="create or upgrade the registry and time-series tables"
     )
     init_db.add_argument("--config", type=Path)
     init_db.add_argument(
         "--demo-data", type=int, metavar="HOMES", help="also enrol this many demo homes"
     )
     init_db.set_defaults(func=cmd_admin_init_db)
+    migrate = admin_commands.add_parser(
+        "migrate", help="move the registry to a schema revision (default: the newest)"
+    )
+    migrate.add_argument("--config", type=Path)
+    migrate_what = migrate.add_mutually_exclusive_group()
+    migrate_what.add_argument(
+        "--to", default="head", metavar="REV", help='a revision id, "head" or "base"'
+    )
+    migrate_what.add_argument(
+        "--current", action="store_true", help="only print the revision the registry is at"
+    )
+    migrate.add_argument(
+        "--allow-data-loss",
+        action="store_true",
+        help="permit going down to an older revision (drops its newer tables and columns)",
+    )
+    migrate.set_defaults(func=cmd_admin_migrate)
     enrol = admin_commands.add_parser(
         "enrol-gateway", help="issue a one-time token that provisions a gateway"
     )
@@ -267,6 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-reload", action="store_true", help="only write the files (broker not running yet)"
     )
     sync_broker.set_defaults(func=cmd_admin_sync_broker)
+    audit = admin_commands.add_parser("audit", help="the hash-chained audit log")
+    audit_actions = audit.add_subparsers(dest="audit_action", required=True, metavar="ACTION")
+    audit_verify = audit_actions.add_parser(
+        "verify", help="check every entry's hash and the chain; exit 1 if anything was altered"
+    )
+    audit_verify.add_argument("--config", type=Path, help="cloud TOML file")
+    audit_verify.set_defaults(func=cmd_admin_audit_verify)
     command = admin_commands.add_parser(
         "command", help="send a command to a gateway and print its result"
     )
@@ -349,6 +426,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this part (repeatable)",
     )
     bench_analytics.set_defaults(func=cmd_bench_analytics)
+    bench_ingest = bench_commands.add_parser(
+        "ingest",
+        help="gateways → broker → N ingest worker processes → InfluxDB: obs/s and delay",
+    )
+    bench_ingest.add_argument("--workers", default="1,2,4", help="worker counts to run")
+    bench_ingest.add_argument("--messages", type=int, default=4000, help="per run, 50 obs each")
+    bench_ingest.add_argument("--gateways", type=int, default=8)
+    bench_ingest.add_argument("--influx-url", help="a running InfluxDB (default: start one)")
+    bench_ingest.add_argument("--mqtt-host", default="127.0.0.1")
+    bench_ingest.add_argument("--mqtt-port", type=int, default=1883)
+    bench_ingest.set_defaults(func=cmd_bench_ingest)
     return parser
 
 

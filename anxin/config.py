@@ -7,6 +7,8 @@ error that names the key.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import tomllib
 from collections.abc import Mapping
@@ -77,6 +79,48 @@ class DatabaseConfig(Section):
     url: str = "sqlite:///var/anxin/registry.sqlite"
 
 
+class RegistryConfig(DatabaseConfig):
+    """The registry database and the key its personal fields (resident IDs, phone
+    numbers) are encrypted with: base64 of 32 random bytes (``anxin.cloud.field_crypto``).
+    After a key rotation the previous keys stay in ``old_encryption_keys`` (a list, or
+    comma-separated in ``ANXIN_REGISTRY__OLD_ENCRYPTION_KEYS``) so older values decrypt."""
+
+    encryption_key: str | None = Field(default=None, repr=False)
+    old_encryption_keys: tuple[str, ...] = Field(default=(), repr=False)
+
+    @field_validator("old_encryption_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _one_key(cls, text: str | None) -> str | None:
+        if text is not None:
+            _check_key(text)
+        return text
+
+    @field_validator("old_encryption_keys")
+    @classmethod
+    def _old_keys(cls, texts: tuple[str, ...]) -> tuple[str, ...]:
+        for text in texts:
+            _check_key(text)
+        return texts
+
+
+def _check_key(text: str) -> None:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(
+            "must be base64 of 32 bytes (make one with: openssl rand -base64 32)"
+        ) from None
+    if len(key) != 32:
+        raise ValueError(f"must be base64 of 32 bytes, got {len(key)} bytes")
+
+
 class TimeSeriesConfig(Section):
     backend: Literal["sql", "influxdb"] = "sql"
     url: str = "sqlite:///var/anxin/timeseries.sqlite"
@@ -89,6 +133,17 @@ class ApiConfig(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     session_ttl_s: int = Field(default=8 * 3600, ge=60)
+    # A session unused this long ends (sliding: every request restarts the count).
+    session_idle_s: int = Field(default=30 * 60, ge=60)
+    # Roles that must log in with a TOTP code; until they enrol one their session may only
+    # enrol it (POST /me/totp, /me/totp/confirm), read /me and log out.
+    second_factor_roles: tuple[Literal["admin", "worker", "family", "recipient"], ...] = (
+        "worker",
+        "admin",
+    )
+    # After this many failed logins in a row the account is locked for lockout_minutes.
+    lockout_failures: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
     # How installers' gateways reach this API (put in enrolment tokens); unset: host and port.
     public_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
@@ -237,13 +292,130 @@ class EdgeConfig(Section):
         return self
 
 
+class FollowUpConfig(Section):
+    """Insurance follow-up rules: which file, and how often ``anxin cloud api`` runs them."""
+
+    # Unset: the rules shipped with Anxin (anxin/cloud/follow_up_rules.toml).
+    rules_file: Path | None = None
+    enabled: bool = True
+    interval_s: float = Field(default=3600.0, ge=10)
+
+    @field_validator("rules_file")
+    @classmethod
+    def _rules_file_exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"file not found: {path}")
+        return path
+
+
+# Minutes after an alert reaches the cloud, unacknowledged, before the community worker
+# (level 2) and then the worker's supervisor (level 3) are told; 0: never. Level 1, the
+# family, is told at once for every severity.
+DEFAULT_ESCALATION: dict[str, dict[str, float]] = {
+    "critical": {"worker_after_min": 3, "supervisor_after_min": 10},
+    "high": {"worker_after_min": 15, "supervisor_after_min": 60},
+    "medium": {"worker_after_min": 240, "supervisor_after_min": 0},
+    "low": {"worker_after_min": 0, "supervisor_after_min": 0},
+}
+
+
+class EscalationStep(Section):
+    worker_after_min: float = Field(default=0, ge=0, le=7 * 24 * 60)
+    supervisor_after_min: float = Field(default=0, ge=0, le=7 * 24 * 60)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> EscalationStep:
+        if self.supervisor_after_min > 0:
+            if self.worker_after_min == 0:
+                raise ValueError(
+                    "supervisor_after_min needs worker_after_min: the supervisor is the worker's"
+                )
+            if self.supervisor_after_min <= self.worker_after_min:
+                raise ValueError(
+                    f"supervisor_after_min ({self.supervisor_after_min:g}) must be later than "
+                    f"worker_after_min ({self.worker_after_min:g})"
+                )
+        return self
+
+
+class EscalationConfig(Section):
+    """How unacknowledged alerts go from the family to the worker to the supervisor."""
+
+    enabled: bool = True
+    poll_s: float = Field(default=5.0, gt=0, le=300)
+    critical: EscalationStep = EscalationStep(**DEFAULT_ESCALATION["critical"])
+    high: EscalationStep = EscalationStep(**DEFAULT_ESCALATION["high"])
+    medium: EscalationStep = EscalationStep(**DEFAULT_ESCALATION["medium"])
+    low: EscalationStep = EscalationStep(**DEFAULT_ESCALATION["low"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_other_defaults(cls, data: Any) -> Any:
+        # Setting one key of a severity keeps that severity's default for the other key.
+        if not isinstance(data, Mapping):
+            return data
+        filled = dict(data)
+        for severity, defaults in DEFAULT_ESCALATION.items():
+            given = filled.get(severity)
+            if isinstance(given, Mapping):
+                filled[severity] = {**defaults, **given}
+        return filled
+
+    def step(self, severity: str) -> EscalationStep:
+        """The step of ``severity``; an unknown severity escalates like ``high``."""
+        return getattr(self, severity) if severity in DEFAULT_ESCALATION else self.high
+
+
+class NotificationsConfig(Section):
+    """Delivery of alert notifications: the outbox worker, its channels and its limits."""
+
+    enabled: bool = True
+    poll_s: float = Field(default=2.0, gt=0, le=300)
+    # A failed delivery is retried after retry_base_s, doubling up to retry_max_s, until
+    # max_attempts attempts in all; then it is marked failed.
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    retry_base_s: float = Field(default=30.0, gt=0)
+    retry_max_s: float = Field(default=3600.0, gt=0)
+    # Per recipient, per hour; the excess is suppressed (kept as suppressed_rate_limit).
+    # Never applied to critical alerts.
+    max_per_hour: int = Field(default=10, ge=1, le=1000)
+    # Signs each webhook body (HMAC-SHA256); webhook deliveries fail while it is unset.
+    webhook_secret: str | None = Field(default=None, min_length=16, repr=False)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # E-mail: unset smtp_host, e-mail deliveries fail with a message saying so.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    email_from: str = Field(default="anxin@localhost", pattern=r"^[^@\s]+@[^@\s]+$")
+    # "module:Class" of an SmsGateway (anxin.cloud.notify.sms); the built-in one only
+    # records the message and does NOT send it.
+    sms_gateway: str = Field(
+        default="anxin.cloud.notify.sms:LoggingSmsGateway",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NotificationsConfig:
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError("smtp_username and smtp_password must be given together")
+        if self.retry_base_s > self.retry_max_s:
+            raise ValueError("retry_base_s must not exceed retry_max_s")
+        return self
+
+
 class CloudConfig(Section):
     mqtt: MqttConfig = MqttConfig()
-    registry: DatabaseConfig = DatabaseConfig()
+    registry: RegistryConfig = RegistryConfig()
     timeseries: TimeSeriesConfig = TimeSeriesConfig()
     api: ApiConfig = ApiConfig()
     ingest: IngestConfig = IngestConfig()
     broker: BrokerConfig = BrokerConfig()
+    follow_up: FollowUpConfig = FollowUpConfig()
+    escalation: EscalationConfig = EscalationConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
 
 
 class DashboardConfig(Section):

@@ -7,12 +7,13 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from anxin.cloud.alert_lifecycle import ACTIVE_STATUSES, record_raised
 from anxin.cloud.models import (
     Alert,
     AlertRepeat,
@@ -26,7 +27,7 @@ from anxin.cloud.models import (
     Person,
     User,
 )
-from anxin.cloud.passwords import verify_password
+from anxin.cloud.schema import upgrade as upgrade_schema
 from anxin.protocol import AlertMessage, GatewayState
 
 
@@ -43,6 +44,18 @@ class Principal:
     role: str
     community: str | None
     person_ids: frozenset[str]  # linked recipients, for family members
+    person_id: str | None = None  # for a recipient: the person record they are
+    # A session that may only enrol a second factor, read /me and log out.
+    restricted: bool = False
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """What a bearer token stands for: the principal, or why not (and whose it was)."""
+
+    principal: Principal | None
+    username: str | None  # known even when the session has ended
+    reason: str | None  # None | "unknown" | "expired" | "idle"
 
 
 class Registry:
@@ -53,8 +66,9 @@ class Registry:
         self._binding_cache_s = binding_cache_s
         self._lock = threading.Lock()
 
-    def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+    def create_schema(self) -> str | None:
+        """Bring the tables to the newest schema revision (Alembic); return that revision."""
+        return upgrade_schema(self.engine)
 
     def session(self) -> Session:
         return self._sessions()
@@ -75,10 +89,16 @@ class Registry:
             query = query.where(Person.id.in_(principal.person_ids))
         elif principal.role == "worker":
             query = query.where(Person.community == principal.community)
+        elif principal.role == "recipient":
+            query = query.where(Person.id == principal.person_id)
+        elif principal.role != "admin":
+            return []
         with self.session() as session:
             return list(session.scalars(query))
 
     def can_see_person(self, principal: Principal, person_id: str) -> bool:
+        if principal.role == "recipient":
+            return principal.person_id is not None and principal.person_id == person_id
         return any(p.id == person_id for p in self.persons_visible_to(principal))
 
     def person_for_device(self, device_id: str, at_ms: int) -> str | None:
@@ -99,6 +119,11 @@ class Registry:
             ):
                 return binding.person_id
         return None
+
+    def forget_bindings(self, device_id: str) -> None:
+        """Drop the device's cached bindings: call after committing a change to them."""
+        with self._lock:
+            self._binding_cache.pop(device_id, None)
 
     def devices_of_person(self, person_id: str, at_ms: int | None = None) -> list[Device]:
         at = now_ms() if at_ms is None else at_ms
@@ -149,7 +174,7 @@ class Registry:
                         select(Alert).where(
                             same_subject,
                             Alert.kind == message.kind,
-                            Alert.status.in_(("open", "acknowledged")),
+                            Alert.status.in_(ACTIVE_STATUSES),
                         )
                     ).first()
                     if open_alert is None:
@@ -172,6 +197,9 @@ class Registry:
                             evidence=message.evidence,
                         )
                         session.add(open_alert)
+                        session.flush()
+                        # None → open, audited; escalation (family first) due at once.
+                        record_raised(session, open_alert, f"gateway:{message.gateway_id}")
                     else:
                         open_alert.occurrences += 1
                         open_alert.last_raised_at_ms = max(
@@ -218,12 +246,7 @@ class Registry:
 
     # --- users and sessions --------------------------------------------------------
 
-    def authenticate(self, username: str, password: str) -> Principal | None:
-        with self.session() as session:
-            user = session.get(User, username)
-            if user is None or not verify_password(password, user.password_hash):
-                return None
-        return self.principal(username)
+    # Logging in (password, second factor, lock-out): anxin.cloud.login.LoginService.
 
     def principal(self, username: str) -> Principal | None:
         with self.session() as session:
@@ -234,25 +257,67 @@ class Registry:
                 select(FamilyLink.person_id).where(FamilyLink.username == username)
             )
             return Principal(
-                user.username, user.display_name, user.role, user.community, frozenset(linked)
+                user.username,
+                user.display_name,
+                user.role,
+                user.community,
+                frozenset(linked),
+                person_id=user.person_id,
             )
 
-    def open_session(self, username: str, ttl_s: int) -> tuple[str, int]:
+    def open_session(self, username: str, ttl_s: int, restricted: bool = False) -> tuple[str, int]:
         token = secrets.token_urlsafe(32)
-        expires = now_ms() + ttl_s * 1000
+        opened = now_ms()
+        expires = opened + ttl_s * 1000
         with self.session() as session, session.begin():
             session.add(
-                ApiSession(token_hash=_token_hash(token), username=username, expires_at_ms=expires)
+                ApiSession(
+                    token_hash=_token_hash(token),
+                    username=username,
+                    expires_at_ms=expires,
+                    created_at_ms=opened,
+                    last_used_at_ms=opened,
+                    restricted=restricted,
+                )
             )
         return token, expires
 
-    def principal_for_token(self, token: str) -> Principal | None:
-        with self.session() as session:
+    def principal_for_token(self, token: str, idle_s: int | None = None) -> Principal | None:
+        return self.check_session(token, idle_s).principal
+
+    def check_session(
+        self, token: str, idle_s: int | None = None, at_ms: int | None = None
+    ) -> SessionCheck:
+        """The session's principal if it has neither expired nor sat idle for ``idle_s``;
+        using it restarts the idle count. An ended session is deleted."""
+        at = now_ms() if at_ms is None else at_ms
+        with self.session() as session, session.begin():
             row = session.get(ApiSession, _token_hash(token))
-            if row is None or row.expires_at_ms <= now_ms():
-                return None
-            username = row.username
-        return self.principal(username)
+            if row is None:
+                return SessionCheck(None, None, "unknown")
+            username, restricted = row.username, row.restricted
+            reason = None
+            if row.expires_at_ms <= at:
+                reason = "expired"
+            elif idle_s is not None and at - row.last_used_at_ms > idle_s * 1000:
+                reason = "idle"
+            if reason is not None:
+                session.delete(row)
+                return SessionCheck(None, username, reason)
+            row.last_used_at_ms = max(row.last_used_at_ms, at)
+        principal = self.principal(username)
+        if principal is None:
+            return SessionCheck(None, username, "unknown")
+        if restricted:
+            principal = replace(principal, restricted=True)
+        return SessionCheck(principal, username, None)
+
+    def lift_restriction(self, token: str) -> None:
+        """The session's user has just enrolled a second factor: it may now do all its role may."""
+        with self.session() as session, session.begin():
+            row = session.get(ApiSession, _token_hash(token))
+            if row is not None:
+                row.restricted = False
 
     def close_session(self, token: str) -> None:
         with self.session() as session, session.begin():

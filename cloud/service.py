@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 
+from anxin.cloud import escalation, follow_ups
 from anxin.cloud.api import create_app
 from anxin.cloud.enrolment import Enrolment
 from anxin.cloud.ingest import Ingest, IngestWorker
@@ -29,7 +30,14 @@ async def start_api(config: CloudConfig, stores: Stores, port: int | None = None
         stores.timeseries,
         config.api.session_ttl_s,
         enrolment=Enrolment(stores.registry, config),
+        config=config,
     )
+    # Insurance follow-up rules run while the API runs.
+    app.cleanup_ctx.append(
+        follow_ups.api_background(stores.registry, stores.timeseries, config.follow_up)
+    )
+    # Alert escalation and notification delivery run while the API runs.
+    app.cleanup_ctx.append(escalation.api_background(stores.registry, config))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.api.host, config.api.port if port is None else port)

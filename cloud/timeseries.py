@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Literal, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
@@ -34,6 +36,74 @@ class StoredObservation:
     device_ts_ms: int | None = None
 
 
+BucketSize = Literal["1m", "1d"]
+BUCKET_SIZES: tuple[str, ...] = ("1m", "1d")
+MINUTE_MS = 60_000
+# Every time zone in use today is offset from UTC by a whole number of quarter hours, so
+# quarter-hour partials fold exactly into local days.
+QUARTER_HOUR_MS = 15 * MINUTE_MS
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One downsampled bucket: [start_ms, start of the next bucket)."""
+
+    start_ms: int
+    min: float
+    mean: float
+    max: float
+    count: int
+
+
+@dataclass(frozen=True)
+class Partial:
+    """Sums over a stretch of time, mergeable into any coarser bucket."""
+
+    start_ms: int
+    min: float
+    max: float
+    total: float
+    count: int
+
+
+def local_day_start_ms(ts_ms: int, tz: str) -> int:
+    """The UTC millisecond at which the local day (in ``tz``) holding ``ts_ms`` began."""
+    zone = ZoneInfo(tz)
+    local = datetime.fromtimestamp(ts_ms / 1000, tz=zone)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=zone)
+    return int(midnight.timestamp() * 1000)
+
+
+def fold(partials: Iterable[Partial], bucket_of: Callable[[int], int]) -> list[Bucket]:
+    """Merge partials into buckets keyed by ``bucket_of(partial.start_ms)``, oldest first."""
+    merged: dict[int, Partial] = {}
+    for part in partials:
+        key = bucket_of(part.start_ms)
+        seen = merged.get(key)
+        merged[key] = (
+            Partial(key, part.min, part.max, part.total, part.count)
+            if seen is None
+            else Partial(
+                key,
+                min(seen.min, part.min),
+                max(seen.max, part.max),
+                seen.total + part.total,
+                seen.count + part.count,
+            )
+        )
+    return [
+        Bucket(p.start_ms, p.min, p.total / p.count, p.max, p.count)
+        for p in sorted(merged.values(), key=lambda p: p.start_ms)
+        if p.count
+    ]
+
+
+def check_bucket(bucket: str, tz: str) -> None:
+    if bucket not in BUCKET_SIZES:
+        raise ValueError(f"bucket must be one of {', '.join(BUCKET_SIZES)}, not {bucket!r}")
+    ZoneInfo(tz)  # raises ZoneInfoNotFoundError (a KeyError) for an unknown zone
+
+
 class TimeSeriesStore(Protocol):
     def write(self, rows: Sequence[StoredObservation]) -> int:
         """Store rows; return how many were new (a redelivered (gateway, seq) is not)."""
@@ -47,6 +117,24 @@ class TimeSeriesStore(Protocol):
         until_ms: int | None = None,
         limit: int = 10_000,
     ) -> list[StoredObservation]: ...
+
+    def aggregate(
+        self,
+        person_id: str,
+        type: str,
+        since_ms: int,
+        until_ms: int,
+        bucket: BucketSize,
+        tz: str = "UTC",
+    ) -> list[Bucket]:
+        """Per-bucket min/mean/max/count of values in [since_ms, until_ms), oldest first.
+
+        Buckets lie on the bucket grid ("1m": whole UTC minutes; "1d": local midnights of
+        ``tz``), so the first one may start before ``since_ms``; empty buckets are left out.
+        Computed from the stored rows at each call, so a row that arrives late (a gateway's
+        backlog) is in the next answer.
+        """
+        ...
 
     def count(self) -> int: ...
 
@@ -118,6 +206,47 @@ class SqlTimeSeries:
             rows = [StoredObservation(**row._mapping) for row in connection.execute(statement)]
         rows.reverse()
         return rows
+
+    def aggregate(
+        self,
+        person_id: str,
+        type: str,
+        since_ms: int,
+        until_ms: int,
+        bucket: BucketSize,
+        tz: str = "UTC",
+    ) -> list[Bucket]:
+        check_bucket(bucket, tz)
+        if bucket == "1m":
+            return fold(self._partials(person_id, type, since_ms, until_ms, MINUTE_MS), int)
+        partials = self._partials(person_id, type, since_ms, until_ms, QUARTER_HOUR_MS)
+        return fold(partials, lambda start_ms: local_day_start_ms(start_ms, tz))
+
+    def _partials(
+        self, person_id: str, type: str, since_ms: int, until_ms: int, grain_ms: int
+    ) -> list[Partial]:
+        start = (observations.c.ts_ms // grain_ms) * grain_ms
+        statement = (
+            select(
+                start.label("start"),
+                func.min(observations.c.value),
+                func.max(observations.c.value),
+                func.sum(observations.c.value),
+                func.count(),
+            )
+            .where(
+                observations.c.person_id == person_id,
+                observations.c.type == type,
+                observations.c.ts_ms >= since_ms,
+                observations.c.ts_ms < until_ms,
+            )
+            .group_by(start)
+        )
+        with self.engine.connect() as connection:
+            return [
+                Partial(int(row[0]), float(row[1]), float(row[2]), float(row[3]), int(row[4]))
+                for row in connection.execute(statement)
+            ]
 
     def count(self) -> int:
         with self.engine.connect() as connection:

@@ -35,6 +35,14 @@ class NotAuthenticated(ApiError):
     """401: wrong credentials at login, or the session token is unknown or expired."""
 
 
+class LockedOut(ApiError):
+    """429: too many failed logins; ``retry_after_s`` says when to try again."""
+
+    def __init__(self, message: str, status: int, code: str | None, retry_after_s: int) -> None:
+        super().__init__(message, status, code)
+        self.retry_after_s = retry_after_s
+
+
 class ApiUnavailable(ApiError):
     """The API could not be reached (connection refused, timeout) or answered 5xx."""
 
@@ -56,6 +64,8 @@ class Session:
     token: str = field(repr=False)
     expires_at: str
     user: User
+    # verified | not_required | enrolment_required (the session may only enrol a factor)
+    second_factor: str = "not_required"
 
     def to_store(self) -> dict[str, Any]:
         """What the browser keeps in its session-scoped dcc.Store."""
@@ -186,11 +196,18 @@ class ApiClient:
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/health")
 
-    def login(self, username: str, password: str) -> Session:
-        data = self._call("POST", "/login", json={"username": username, "password": password})
+    def login(self, username: str, password: str, totp: str | None = None) -> Session:
+        """``totp``: the authenticator code, for accounts with a second factor."""
+        body = {"username": username, "password": password}
+        if totp:
+            body["totp"] = totp
+        data = self._call("POST", "/login", json=body)
         self._token = data["token"]
         return Session(
-            token=data["token"], expires_at=data["expires_at"], user=User.from_json(data["user"])
+            token=data["token"],
+            expires_at=data["expires_at"],
+            user=User.from_json(data["user"]),
+            second_factor=data.get("second_factor", "not_required"),
         )
 
     def logout(self) -> None:
@@ -203,7 +220,9 @@ class ApiClient:
     def persons(self) -> list[Person]:
         return [Person.from_json(item) for item in self._call("GET", "/persons")]
 
-    def alerts(self, statuses: tuple[str, ...] = ("open", "acknowledged")) -> list[Alert]:
+    def alerts(
+        self, statuses: tuple[str, ...] = ("open", "acknowledged", "in_progress")
+    ) -> list[Alert]:
         return [
             Alert.from_json(item)
             for item in self._call("GET", "/alerts", params={"status": ",".join(statuses)})
@@ -259,9 +278,16 @@ class ApiClient:
         ).strip()
         if response.status_code == 401:
             raise NotAuthenticated(text, 401, code)
+        if response.status_code == 429:
+            raise LockedOut(text, 429, code, _retry_after(response))
         if response.status_code >= 500:
             raise ApiUnavailable(text, response.status_code, code)
         raise ApiError(text, response.status_code, code)
+
+
+def _retry_after(response: requests.Response) -> int:
+    text = response.headers.get("Retry-After", "")
+    return int(text) if text.isdigit() else 60
 
 
 def _error_detail(response: requests.Response) -> tuple[str | None, str]:

@@ -26,7 +26,24 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
     "login.heading": {"zh": "请登录", "en": "Please log in"},
     "login.username": {"zh": "用户名", "en": "Username"},
     "login.password": {"zh": "密码", "en": "Password"},
+    "login.code": {"zh": "验证码(已启用两步验证时填写)", "en": "Code (if two-step login is on)"},
     "login.submit": {"zh": "登录", "en": "Log in"},
+    "login.code_required": {
+        "zh": "请输入身份验证器上的6位验证码。",
+        "en": "Please enter the 6-digit code from your authenticator app.",
+    },
+    "login.bad_code": {
+        "zh": "验证码错误或已使用过,请输入新的验证码。",
+        "en": "The code is wrong or was already used. Please enter a new one.",
+    },
+    "login.locked": {
+        "zh": "登录失败次数过多,账户已暂时锁定,请在 {minutes} 分钟后再试。",
+        "en": "Too many failed logins: the account is locked. Try again in {minutes} min.",
+    },
+    "login.enrol_second_factor": {
+        "zh": "您的账户需要两步验证,请先通过 API(POST /me/totp)设置身份验证器。",
+        "en": "Your account needs two-step login: set up an authenticator first (POST /me/totp).",
+    },
     "login.bad_credentials": {
         "zh": "用户名或密码错误,请重试。",
         "en": "Wrong username or password. Please try again.",

@@ -26,6 +26,7 @@ CONSOLE_PAGE = "console-page"
 LOGIN_HEADING = "login-heading"
 LOGIN_USERNAME = "login-username"
 LOGIN_PASSWORD = "login-password"
+LOGIN_CODE = "login-code"  # authenticator code (验证码), for accounts with a second factor
 LOGIN_SUBMIT = "login-submit"
 LOGIN_ERROR = "login-error"
 

@@ -6,6 +6,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -59,6 +60,19 @@ def mosquitto() -> tuple[str, int]:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A throwaway schema in the real PostgreSQL, dropped afterwards."""
+    with throwaway_postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def postgres_url_module() -> Iterator[str]:
+    """One throwaway schema shared by a module's tests."""
+    with throwaway_postgres_schema() as url:
+        yield url
+
+
+@contextmanager
+def throwaway_postgres_schema() -> Iterator[str]:
     from sqlalchemy import create_engine, text
 
     if not reachable("127.0.0.1", 5432):

@@ -8,9 +8,11 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
+from anxin.cloud.field_crypto import FieldCipher
 from anxin.cloud.models import Binding, Device, FamilyLink, Gateway, Person, User
 from anxin.cloud.passwords import hash_password
 from anxin.cloud.registry import Registry
+from anxin.demo.insured import seed_insured
 from anxin.firmware_sim.scenario_file import ScenarioFile, clock_seconds, load_scenario
 
 COMMUNITY = "幸福里社区"
@@ -138,8 +140,15 @@ def _demo_key(number: int) -> str:
     return hashlib.sha256(f"anxin-demo-sos-{number}".encode()).hexdigest()[:32]
 
 
-def seed_registry(registry: Registry, homes: list[DemoHome], bound_since_ms: int = 0) -> None:
-    """Enrol the demo people, their gateways, devices and bindings, and the demo logins."""
+def seed_registry(
+    registry: Registry,
+    homes: list[DemoHome],
+    bound_since_ms: int = 0,
+    cipher: FieldCipher | None = None,
+) -> None:
+    """Enrol the demo people, their gateways, devices and bindings, and the demo logins.
+
+    With ``cipher`` the people get (encrypted) resident IDs and phone numbers as well."""
     rows: list[object] = []
     for home in homes:
         rows.append(
@@ -186,4 +195,9 @@ def seed_registry(registry: Registry, homes: list[DemoHome], bound_since_ms: int
     registry.add_all(rows)  # type: ignore[arg-type]
     registry.add_all(
         [FamilyLink(username="family", person_id=homes[0].person_id, relation="daughter")]
+    )
+    seed_insured(
+        registry,
+        [(home.person_id, home.number, home.number - 1) for home in homes],
+        cipher,
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from aiohttp import web
 from iotcore import Broker
 
+from anxin.cloud.field_crypto import FieldCipher, new_key
 from anxin.cloud.ingest import IngestWorker
 from anxin.cloud.service import bound_port, start_api, start_ingest
 from anxin.cloud.stores import Stores, open_stores
@@ -18,12 +19,12 @@ from anxin.config import (
     ApiConfig,
     CloudConfig,
     DashboardConfig,
-    DatabaseConfig,
     DemoConfig,
     DeviceBindingConfig,
     EdgeConfig,
     GatewayConfig,
     MqttConfig,
+    RegistryConfig,
     TimeSeriesConfig,
 )
 from anxin.dashboard.server import DashboardServer
@@ -44,6 +45,17 @@ def pick_port(port: int) -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def demo_encryption_key(data: Path) -> str:
+    """The key the demo's registry encrypts resident IDs and phones with: made on the first
+    run and kept (readable by this user only) in the data folder."""
+    path = data / "registry.key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(new_key() + "\n", encoding="ascii")
+    path.chmod(0o600)
+    return path.read_text(encoding="ascii").strip()
 
 
 def ephemeral_config(data_dir: Path, homes: int, scenario_start_s: float) -> DemoConfig:
@@ -88,14 +100,21 @@ class DemoStack:
 
         cloud = CloudConfig(
             mqtt=mqtt,
-            registry=DatabaseConfig(url=f"sqlite:///{data / 'registry.sqlite'}"),
+            registry=RegistryConfig(
+                url=f"sqlite:///{data / 'registry.sqlite'}",
+                encryption_key=demo_encryption_key(data),
+            ),
             timeseries=TimeSeriesConfig(
                 backend="sql", url=f"sqlite:///{data / 'timeseries.sqlite'}"
             ),
-            api=ApiConfig(host="127.0.0.1", port=self.config.api_port),
+            # The demo's logins are printed for anyone to use: no second factor is asked
+            # (a deployment asks workers and admins for a TOTP code; see api.second_factor_roles).
+            api=ApiConfig(host="127.0.0.1", port=self.config.api_port, second_factor_roles=()),
         )
         self.stores = open_stores(cloud)
-        seed_registry(self.stores.registry, self.homes)
+        seed_registry(
+            self.stores.registry, self.homes, cipher=FieldCipher.from_settings(cloud.registry)
+        )
         self.ingest = start_ingest(cloud, self.stores)
         self.api = await start_api(cloud, self.stores)
         self.api_url = f"http://127.0.0.1:{bound_port(self.api)}/api/v1"
@@ -170,6 +189,8 @@ class DemoStack:
             "  Scripted events (the gateways' detectors raise each alert within about 90 s; "
             f"a long lie two minutes after the fall):\n{events}\n"
             f"  Logins (username / password):\n{logins}\n"
+            "  (demo only: no second factor is asked; a real deployment asks workers and "
+            "admins for an authenticator code, 验证码)\n"
             "Press Ctrl+C to stop.\n"
         )
 

@@ -11,6 +11,7 @@ def error(status: int, code: str, message: str) -> web.HTTPException:
         401: web.HTTPUnauthorized,
         403: web.HTTPForbidden,
         404: web.HTTPNotFound,
+        409: web.HTTPConflict,
         410: web.HTTPGone,
         429: web.HTTPTooManyRequests,
         503: web.HTTPServiceUnavailable,

@@ -2,31 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from anxin import __version__
-from anxin.protocol import UNITS
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
-_JSON = "application/json"
-
-
-def _response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {_JSON: {"schema": schema}}}
+ERROR = {"$ref": "#/components/schemas/Error"}
+JSON = "application/json"
 
 
-_ERRORS = {
-    "400": _response("the request was malformed; the message names the parameter", _ERROR),
-    "401": _response("not logged in, or the session expired", _ERROR),
+def response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+ERRORS = {
+    "400": response("the request was malformed; the message names the parameter", ERROR),
+    "401": response("not logged in, or the session expired", ERROR),
 }
 
 
-def _secured(operation: dict[str, Any]) -> dict[str, Any]:
-    return operation | {"security": [{"bearer": []}], "responses": operation["responses"] | _ERRORS}
+def secured(operation: dict[str, Any]) -> dict[str, Any]:
+    return operation | {"security": [{"bearer": []}], "responses": operation["responses"] | ERRORS}
 
 
-def openapi_document(prefix: str) -> dict[str, Any]:
-    person_id = {"name": "person_id", "in": "path", "required": True, "schema": {"type": "string"}}
+class Area(Protocol):
+    PATHS: dict[str, Any]
+    SCHEMAS: dict[str, Any]
+
+
+def openapi_document(prefix: str, areas: Iterable[Area] = ()) -> dict[str, Any]:
+    document = _core_document(prefix)
+    for area in areas:
+        document["paths"].update(area.PATHS)
+        document["components"]["schemas"].update(area.SCHEMAS)
+    return document
+
+
+def _core_document(prefix: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Anxin API", "version": __version__},
@@ -35,146 +47,37 @@ def openapi_document(prefix: str) -> dict[str, Any]:
             "/health": {
                 "get": {
                     "summary": "Liveness",
-                    "responses": {"200": _response("up", {"type": "object"})},
+                    "responses": {"200": response("up", {"type": "object"})},
                 }
             },
-            "/login": {
-                "post": {
-                    "summary": "Log in and receive a bearer token",
-                    "requestBody": {
-                        "required": True,
-                        "content": {_JSON: {"schema": {"$ref": "#/components/schemas/Login"}}},
-                    },
-                    "responses": {
-                        "200": _response("logged in", {"$ref": "#/components/schemas/Session"}),
-                        "400": _ERRORS["400"],
-                        "401": _response("wrong username or password", _ERROR),
-                    },
-                }
-            },
-            "/logout": {
-                "post": _secured(
-                    {"summary": "End the session", "responses": {"200": {"description": "done"}}}
-                )
-            },
-            "/me": {
-                "get": _secured(
-                    {
-                        "summary": "The logged-in user",
-                        "responses": {
-                            "200": _response("user", {"$ref": "#/components/schemas/User"})
-                        },
-                    }
-                )
-            },
-            "/persons": {
-                "get": _secured(
-                    {
-                        "summary": "Recipients the caller may see, with latest vitals and open alert count",
-                        "responses": {
-                            "200": _response(
-                                "persons",
-                                {"type": "array", "items": {"$ref": "#/components/schemas/Person"}},
-                            )
-                        },
-                    }
-                )
-            },
-            "/persons/{person_id}": {
-                "get": _secured(
-                    {
-                        "summary": "One recipient",
-                        "parameters": [person_id],
-                        "responses": {
-                            "200": _response("person", {"$ref": "#/components/schemas/Person"}),
-                            "404": _response("unknown, or not visible to the caller", _ERROR),
-                        },
-                    }
-                )
-            },
-            "/persons/{person_id}/observations": {
-                "get": _secured(
-                    {
-                        "summary": "A recipient's observations of one type, oldest first",
-                        "parameters": [
-                            person_id,
-                            {
-                                "name": "type",
-                                "in": "query",
-                                "required": True,
-                                "schema": {"enum": list(UNITS)},
-                            },
-                            {
-                                "name": "since",
-                                "in": "query",
-                                "schema": {"type": "string", "format": "date-time"},
-                            },
-                            {
-                                "name": "until",
-                                "in": "query",
-                                "schema": {"type": "string", "format": "date-time"},
-                            },
-                            {
-                                "name": "limit",
-                                "in": "query",
-                                "schema": {"type": "integer", "minimum": 1, "maximum": 50000},
-                            },
-                        ],
-                        "responses": {
-                            "200": _response(
-                                "observations", {"$ref": "#/components/schemas/ObservationSeries"}
-                            ),
-                            "404": _response("unknown, or not visible to the caller", _ERROR),
-                        },
-                    }
-                )
-            },
-            "/alerts": {
-                "get": _secured(
-                    {
-                        "summary": "Alerts for the recipients the caller may see, newest first",
-                        "parameters": [
-                            {
-                                "name": "status",
-                                "in": "query",
-                                "description": "comma-separated: open, acknowledged, in_progress, resolved, dismissed",
-                                "schema": {"type": "string"},
-                            }
-                        ],
-                        "responses": {
-                            "200": _response(
-                                "alerts",
-                                {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}},
-                            )
-                        },
-                    }
-                )
-            },
+            # /login, /logout and /me: account_routes.PATHS
+            # /persons and /persons/{person_id}: registry_routes.PATHS
+            # /alerts, /alerts/{alert_id}/… and /persons/{person_id}/alerts: alert_routes.PATHS
             "/gateways/enrol": {
                 "post": {
                     "summary": "Exchange a one-time enrolment token for a gateway's identity and "
                     "broker credentials (no login: the token is the credential; never cached)",
                     "requestBody": {
                         "required": True,
-                        "content": {_JSON: {"schema": {"$ref": "#/components/schemas/Enrol"}}},
+                        "content": {JSON: {"schema": {"$ref": "#/components/schemas/Enrol"}}},
                     },
                     "responses": {
-                        "200": _response(
+                        "200": response(
                             "enrolled; any earlier broker password of the gateway stops working",
                             {"$ref": "#/components/schemas/GatewayCredentials"},
                         ),
-                        "400": _response("no token, or a malformed or mistyped one", _ERROR),
-                        "403": _response("unknown token", _ERROR),
-                        "410": _response("token already used, replaced or expired", _ERROR),
-                        "429": _response("too many refused tokens from this address", _ERROR),
-                        "503": _response("the broker could not take the credentials", _ERROR),
+                        "400": response("no token, or a malformed or mistyped one", ERROR),
+                        "403": response("unknown token", ERROR),
+                        "410": response("token already used, replaced or expired", ERROR),
+                        "429": response("too many refused tokens from this address", ERROR),
+                        "503": response("the broker could not take the credentials", ERROR),
                     },
                 }
             },
             "/openapi.json": {
                 "get": {
                     "summary": "This document",
-                    "responses": {"200": _response("OpenAPI", {"type": "object"})},
+                    "responses": {"200": response("OpenAPI", {"type": "object"})},
                 }
             },
         },
@@ -215,96 +118,8 @@ def openapi_document(prefix: str) -> dict[str, Any]:
                         },
                     },
                 },
-                "Login": {
-                    "type": "object",
-                    "required": ["username", "password"],
-                    "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
-                },
-                "User": {
-                    "type": "object",
-                    "properties": {
-                        "username": {"type": "string"},
-                        "display_name": {"type": "string"},
-                        "role": {"enum": ["admin", "worker", "family"]},
-                        "community": {"type": ["string", "null"]},
-                    },
-                },
-                "Session": {
-                    "type": "object",
-                    "properties": {
-                        "token": {"type": "string"},
-                        "expires_at": {"type": "string", "format": "date-time"},
-                        "user": {"$ref": "#/components/schemas/User"},
-                    },
-                },
-                "Person": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "string"},
-                        "name": {"type": "string"},
-                        "name_latin": {"type": "string"},
-                        "sex": {"enum": ["F", "M"]},
-                        "age": {"type": "integer"},
-                        "community": {"type": "string"},
-                        "site_id": {"type": ["string", "null"]},
-                        "latest": {
-                            "type": "object",
-                            "description": "heart_rate and spo2: value, unit, ts",
-                        },
-                        "open_alerts": {"type": "integer"},
-                        "devices": {"type": "array", "items": {"type": "object"}},
-                    },
-                },
-                "ObservationSeries": {
-                    "type": "object",
-                    "properties": {
-                        "person_id": {"type": "string"},
-                        "type": {"type": "string"},
-                        "unit": {"type": "string", "description": "UCUM"},
-                        "since": {"type": "string", "format": "date-time"},
-                        "observations": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "ts": {"type": "string", "format": "date-time"},
-                                    "ts_ms": {"type": "integer"},
-                                    "value": {"type": "number"},
-                                    "device_id": {"type": "string"},
-                                },
-                            },
-                        },
-                    },
-                },
-                "Alert": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "person_id": {"type": ["string", "null"]},
-                        "person_name": {"type": ["string", "null"]},
-                        "device_id": {"type": "string"},
-                        "kind": {"type": "string"},
-                        "severity": {"enum": ["low", "medium", "high", "critical"]},
-                        "status": {"type": "string"},
-                        "raised_at": {"type": "string", "format": "date-time"},
-                        "last_raised_at": {"type": "string", "format": "date-time"},
-                        "received_at": {"type": "string", "format": "date-time"},
-                        "delay_ms": {
-                            "type": "integer",
-                            "description": "gateway raise to cloud receipt",
-                        },
-                        "occurrences": {"type": "integer"},
-                        "observation": {"type": ["string", "null"]},
-                        "value": {"type": ["number", "null"]},
-                        "threshold": {"type": ["number", "null"]},
-                        "message": {"type": "string"},
-                        "evidence": {
-                            "type": ["object", "null"],
-                            "description": "what triggered it: values and their window",
-                            "additionalProperties": {"type": ["number", "string", "boolean"]},
-                        },
-                    },
-                },
+                # Login, Session, User: account_openapi.SCHEMAS
+                # Alert, AlertDetail and the lifecycle bodies: alert_openapi.SCHEMAS
             },
         },
     }

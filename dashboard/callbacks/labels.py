@@ -11,6 +11,7 @@ LABELS = {
     (ids.LOGIN_HEADING, "children"): "login.heading",
     (f"{ids.LOGIN_USERNAME}-label", "children"): "login.username",
     (f"{ids.LOGIN_PASSWORD}-label", "children"): "login.password",
+    (f"{ids.LOGIN_CODE}-label", "children"): "login.code",
     (ids.LOGIN_SUBMIT, "children"): "login.submit",
     (ids.LOGOUT, "children"): "header.logout",
     (ids.ALERTS_HEADING, "children"): "alerts.heading",

@@ -54,7 +54,7 @@ def register(app: Dash, api_url: str) -> None:
         client = ApiClient(api_url, token)
         try:
             persons = client.persons()
-            alerts = client.alerts(("open", "acknowledged"))
+            alerts = client.alerts()
         except NotAuthenticated:
             return [], [], "", True, None, EXPIRED
         except ApiUnavailable:

@@ -8,7 +8,13 @@ from typing import Any
 from dash import Dash, Input, Output, State, no_update
 
 from anxin.dashboard import ids
-from anxin.dashboard.api_client import ApiClient, ApiError, ApiUnavailable, NotAuthenticated
+from anxin.dashboard.api_client import (
+    ApiClient,
+    ApiError,
+    ApiUnavailable,
+    LockedOut,
+    NotAuthenticated,
+)
 from anxin.dashboard.callbacks.session_data import is_expired, token_of, user_of
 from anxin.dashboard.i18n import text
 
@@ -18,31 +24,50 @@ def register(app: Dash, api_url: str) -> None:
         Output(ids.SESSION_STORE, "data"),
         Output(ids.LOGIN_MESSAGE, "data"),
         Output(ids.LOGIN_PASSWORD, "value"),
+        Output(ids.LOGIN_CODE, "value"),
         Input(ids.LOGIN_SUBMIT, "n_clicks"),
         Input(ids.LOGIN_USERNAME, "n_submit"),
         Input(ids.LOGIN_PASSWORD, "n_submit"),
+        Input(ids.LOGIN_CODE, "n_submit"),
         State(ids.LOGIN_USERNAME, "value"),
         State(ids.LOGIN_PASSWORD, "value"),
+        State(ids.LOGIN_CODE, "value"),
         prevent_initial_call=True,
     )
     def log_in(
         _clicks: int,
         _enter_name: int,
         _enter_password: int,
+        _enter_code: int,
         username: str | None,
         password: str | None,
+        code: str | None,
     ):
         if not username or not password:
-            return no_update, {"key": "login.missing_fields"}, no_update
+            return no_update, {"key": "login.missing_fields"}, no_update, no_update
         try:
-            session = ApiClient(api_url).login(username.strip(), password)
-        except NotAuthenticated:
-            return no_update, {"key": "login.bad_credentials"}, ""
+            session = ApiClient(api_url).login(
+                username.strip(), password, (code or "").strip() or None
+            )
+        except NotAuthenticated as exc:
+            if exc.code == "totp_required":
+                return no_update, {"key": "login.code_required"}, no_update, ""
+            if exc.code == "bad_totp":
+                return no_update, {"key": "login.bad_code"}, no_update, ""
+            return no_update, {"key": "login.bad_credentials"}, "", ""
+        except LockedOut as exc:
+            minutes = max(1, -(-exc.retry_after_s // 60))
+            return no_update, {"key": "login.locked", "minutes": minutes}, "", ""
         except ApiUnavailable:
-            return no_update, {"key": "error.api_unavailable"}, no_update
+            return no_update, {"key": "error.api_unavailable"}, no_update, no_update
         except ApiError as exc:
-            return no_update, {"key": "login.failed", "reason": str(exc)}, no_update
-        return session.to_store(), None, ""
+            return no_update, {"key": "login.failed", "reason": str(exc)}, no_update, no_update
+        if session.second_factor == "enrolment_required":
+            # The console cannot enrol an authenticator; a restricted session is of no use here.
+            with contextlib.suppress(ApiError):
+                ApiClient(api_url, session.token).logout()
+            return no_update, {"key": "login.enrol_second_factor"}, "", ""
+        return session.to_store(), None, "", ""
 
     @app.callback(
         Output(ids.SESSION_STORE, "data", allow_duplicate=True),

@@ -1,0 +1,16 @@
+"""What every API area's handlers are built with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from anxin.cloud.registry import Registry
+from anxin.cloud.timeseries import TimeSeriesStore
+from anxin.config import CloudConfig
+
+
+@dataclass
+class ApiContext:
+    registry: Registry
+    timeseries: TimeSeriesStore
+    config: CloudConfig

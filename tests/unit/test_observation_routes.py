@@ -56,6 +56,14 @@ def vitals() -> list[StoredObservation]:
     return rows
 
 
+@pytest.fixture(autouse=True)
+def now_is_the_test_start() -> None:
+    """The readings are placed relative to when each test starts, not when the module was
+    imported: the indices look back only minutes from the request's own clock."""
+    global NOW
+    NOW = int(time.time() * 1000)
+
+
 @pytest.fixture
 def stores(tmp_path: Path) -> Iterator[Stores]:
     with seeded_stores(f"sqlite:///{tmp_path}/cloud.sqlite") as stores:

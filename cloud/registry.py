@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +29,9 @@ from anxin.cloud.models import (
 )
 from anxin.cloud.schema import upgrade as upgrade_schema
 from anxin.protocol import AlertMessage, GatewayState
+
+# A conflicting concurrent write (not a redelivery) is retried this many times in all.
+ALERT_WRITE_ATTEMPTS = 5
 
 
 def now_ms() -> int:
@@ -157,64 +160,75 @@ class Registry:
     # --- alerts ---------------------------------------------------------------
 
     def record_alert(self, message: AlertMessage, person_id: str | None) -> bool:
-        """Store an alert; False when (gateway, seq) was seen before. Repeats fold into the open one."""
-        received = now_ms()
-        with self.session() as session:
+        """Store an alert; False when (gateway, seq) was seen before. Repeats fold into the open one.
+
+        Concurrent ingest workers may hold repeats of one alert at once: the person and kind
+        are locked for the transaction (PostgreSQL), so two of them neither open two alerts
+        nor lose an occurrence. A conflict that is not a redelivery is retried, and raised
+        after a few tries so that the message stays unacknowledged and comes again."""
+        for attempt in range(ALERT_WRITE_ATTEMPTS):
             try:
-                with session.begin():
-                    if session.get(AlertRepeat, (message.gateway_id, message.seq)) is not None:
-                        return False
-                    # One open alert per person and kind (per device when nobody is bound).
-                    same_subject = (
-                        Alert.person_id == person_id
-                        if person_id
-                        else Alert.device_id == message.device_id
-                    )
-                    open_alert = session.scalars(
-                        select(Alert).where(
-                            same_subject,
-                            Alert.kind == message.kind,
-                            Alert.status.in_(ACTIVE_STATUSES),
-                        )
-                    ).first()
-                    if open_alert is None:
-                        open_alert = Alert(
-                            gateway_id=message.gateway_id,
-                            seq=message.seq,
-                            person_id=person_id,
-                            device_id=message.device_id,
-                            kind=message.kind,
-                            severity=message.severity,
-                            status="open",
-                            raised_at_ms=message.raised_at_ms,
-                            last_raised_at_ms=message.raised_at_ms,
-                            received_at_ms=received,
-                            occurrences=1,
-                            observation=message.observation,
-                            value=message.value,
-                            threshold=message.threshold,
-                            message=message.message,
-                            evidence=message.evidence,
-                        )
-                        session.add(open_alert)
-                        session.flush()
-                        # None → open, audited; escalation (family first) due at once.
-                        record_raised(session, open_alert, f"gateway:{message.gateway_id}")
-                    else:
-                        open_alert.occurrences += 1
-                        open_alert.last_raised_at_ms = max(
-                            open_alert.last_raised_at_ms, message.raised_at_ms
-                        )
-                        open_alert.value = message.value
-                        open_alert.evidence = message.evidence or open_alert.evidence
-                    session.flush()
-                    session.add(
-                        AlertRepeat(
-                            gateway_id=message.gateway_id, seq=message.seq, alert_id=open_alert.id
-                        )
-                    )
+                return self._record_alert_once(message, person_id)
             except IntegrityError:
-                return False  # another ingest worker stored the same (gateway, seq) first
+                with self.session() as session:
+                    if session.get(AlertRepeat, (message.gateway_id, message.seq)) is not None:
+                        return False  # another ingest worker stored this (gateway, seq) first
+                if attempt == ALERT_WRITE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record_alert_once(self, message: AlertMessage, person_id: str | None) -> bool:
+        received = now_ms()
+        subject = f"person:{person_id}" if person_id else f"device:{message.device_id}"
+        with self.session() as session, session.begin():
+            _lock_for_transaction(session, f"alert|{subject}|{message.kind}")
+            if session.get(AlertRepeat, (message.gateway_id, message.seq)) is not None:
+                return False
+            # One open alert per person and kind (per device when nobody is bound).
+            same_subject = (
+                Alert.person_id == person_id if person_id else Alert.device_id == message.device_id
+            )
+            open_alert = session.scalars(
+                select(Alert).where(
+                    same_subject,
+                    Alert.kind == message.kind,
+                    Alert.status.in_(ACTIVE_STATUSES),
+                )
+            ).first()
+            if open_alert is None:
+                open_alert = Alert(
+                    gateway_id=message.gateway_id,
+                    seq=message.seq,
+                    person_id=person_id,
+                    device_id=message.device_id,
+                    kind=message.kind,
+                    severity=message.severity,
+                    status="open",
+                    raised_at_ms=message.raised_at_ms,
+                    last_raised_at_ms=message.raised_at_ms,
+                    received_at_ms=received,
+                    occurrences=1,
+                    observation=message.observation,
+                    value=message.value,
+                    threshold=message.threshold,
+                    message=message.message,
+                    evidence=message.evidence,
+                )
+                session.add(open_alert)
+                session.flush()
+                # None → open, audited; escalation (family first) due at once.
+                record_raised(session, open_alert, f"gateway:{message.gateway_id}")
+            else:
+                open_alert.occurrences += 1
+                open_alert.last_raised_at_ms = max(
+                    open_alert.last_raised_at_ms, message.raised_at_ms
+                )
+                open_alert.value = message.value
+                open_alert.evidence = message.evidence or open_alert.evidence
+            session.flush()
+            session.add(
+                AlertRepeat(gateway_id=message.gateway_id, seq=message.seq, alert_id=open_alert.id)
+            )
         return True
 
     def alerts_visible_to(
@@ -324,6 +338,15 @@ class Registry:
             row = session.get(ApiSession, _token_hash(token))
             if row is not None:
                 session.delete(row)
+
+
+def _lock_for_transaction(session: Session, name: str) -> None:
+    """Hold a lock named ``name`` until the transaction ends (PostgreSQL advisory lock;
+    SQLite serialises writers by itself)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _token_hash(token: str) -> str:

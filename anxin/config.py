@@ -13,10 +13,11 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,6 +27,19 @@ from pydantic import (
 )
 
 ENV_PREFIX = "ANXIN_"
+
+
+def known_time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone '{name}' (an IANA name such as Asia/Shanghai)"
+        ) from None
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(known_time_zone)]
 
 
 class ConfigError(ValueError):
@@ -250,7 +264,7 @@ class AnalyticsConfig(Section):
     """The gateway's live detectors and its rules against alert storms."""
 
     person_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
-    timezone: str = "Asia/Shanghai"
+    timezone: TimeZoneName = "Asia/Shanghai"
     # NEWS2 SpO2 scale 2 is only for confirmed hypercapnic respiratory failure, per person.
     spo2_scale: Literal[1, 2] = 1
     long_lie_s: float = Field(default=120.0, ge=10)
@@ -259,17 +273,6 @@ class AnalyticsConfig(Section):
     usual_bedtime: str = Field(default="22:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     max_alerts_per_hour: int = Field(default=10, ge=1)
     fold_minutes: float = Field(default=30.0, gt=0)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone '{name}' (an IANA name such as Asia/Shanghai)"
-            ) from None
-        return name
 
 
 class EdgeConfig(Section):

@@ -32,6 +32,10 @@ class InfluxError(RuntimeError):
 # --- line protocol -------------------------------------------------------------------------
 
 
+class UnknownTimeZone(ValueError):
+    pass
+
+
 def escape_measurement(name: str) -> str:
     return _reject_newlines(name, "measurement").replace(",", r"\,").replace(" ", r"\ ")
 
@@ -245,6 +249,13 @@ class InfluxTimeSeries:
         if until_ms <= since_ms:
             return []
         statement = aggregate_statement(person_id, type, since_ms, until_ms, bucket, tz)
+        try:
+            records = list(self._select(statement))
+        except InfluxError as exc:
+            # InfluxDB carries its own zone database, which may lack a zone Python knows.
+            if "time zone" in str(exc):
+                raise UnknownTimeZone(f"InfluxDB does not know the time zone '{tz}'") from exc
+            raise
         return [
             Bucket(
                 start_ms=int(record["time"]),
@@ -253,7 +264,7 @@ class InfluxTimeSeries:
                 max=float(record["max"]),
                 count=int(record["count"]),
             )
-            for record in self._select(statement)
+            for record in records
             if record.get("count")
         ]
 

@@ -17,6 +17,7 @@ from anxin.cloud.api.errors import error
 from anxin.cloud.api.handlers import iso, parse_time
 from anxin.cloud.api.openapi import ERROR, response, secured
 from anxin.cloud.field_crypto import FieldCipher, FieldCryptoError
+from anxin.cloud.influx import UnknownTimeZone
 from anxin.cloud.models import Person
 from anxin.cloud.registry import Principal, now_ms
 from anxin.cloud.timeseries import Bucket, StoredObservation
@@ -165,9 +166,12 @@ class ObservationRoutes:
             )
             body["observations"] = [_observation_json(row) for row in rows]
         else:
-            buckets = await asyncio.to_thread(
-                self.ctx.timeseries.aggregate, person_id, kind, since, until, resolution, tz
-            )
+            try:
+                buckets = await asyncio.to_thread(
+                    self.ctx.timeseries.aggregate, person_id, kind, since, until, resolution, tz
+                )
+            except UnknownTimeZone as exc:
+                raise error(400, "bad_parameter", f"'tz': {exc}") from None
             body["tz"] = tz if resolution == "1d" else "UTC"
             body["buckets"] = [_bucket_json(bucket) for bucket in buckets[-limit:]]
         return web.json_response(body)

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal
 
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from anxin.cloud import second_factor
+from anxin.cloud import audit_writer, second_factor
 from anxin.cloud.audit import record
 from anxin.cloud.field_crypto import FieldCipher, FieldCryptoError
 from anxin.cloud.models import User
@@ -34,7 +32,6 @@ SecondFactor = Literal["verified", "not_required", "enrolment_required"]
 UNKNOWN_NAMES_KEPT = 10_000
 USERNAME_CHARS = 64
 ATTEMPTS = 5
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -138,7 +135,7 @@ class LoginService:
                 _audit_in(session, username, result, why)
                 return result
 
-        return _retrying(change)
+        return audit_writer.retrying(change, ATTEMPTS)
 
     def _succeeded(
         self,
@@ -170,7 +167,7 @@ class LoginService:
                 _audit_in(session, username, result, factor)
                 return result
 
-        result = _retrying(change)
+        result = audit_writer.retrying(change, ATTEMPTS)
         if result.outcome != "ok":
             return result
         principal = self.registry.principal(username)
@@ -198,7 +195,7 @@ class LoginService:
             with self.registry.session() as session, session.begin():
                 _audit_in(session, username, result, why)
 
-        _retrying(write)
+        audit_writer.retrying(write, ATTEMPTS)
 
 
 def _locked(until_ms: int, at: int) -> LoginResult:
@@ -215,14 +212,3 @@ def _audit_in(session: Session, username: str, result: LoginResult, why: str) ->
         None,
         {"username": username[:64], "outcome": result.outcome, "why": why},
     )
-
-
-def _retrying(change: Callable[[], T]) -> T:
-    for attempt in range(ATTEMPTS):
-        try:
-            return change()
-        except (IntegrityError, OperationalError):
-            # Another audit writer took the same place in the chain; nothing was written.
-            if attempt == ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")

@@ -39,9 +39,9 @@ import paho.mqtt.client as mqtt
 import requests
 from paho.mqtt.enums import CallbackAPIVersion
 
-from anxin.cloud.influx import MEASUREMENT, InfluxTimeSeries, quote_ident, to_line
-from anxin.cloud.ingest import SUBSCRIBED_LOG
-from anxin.cloud.timeseries import StoredObservation
+from anxin.cloud.ingest.influx import MEASUREMENT, InfluxTimeSeries, quote_ident, to_line
+from anxin.cloud.ingest.timeseries import StoredObservation
+from anxin.cloud.ingest.worker import SUBSCRIBED_LOG
 from anxin.config import ApiConfig, CloudConfig, IngestConfig, MqttConfig, TimeSeriesConfig
 from anxin.protocol import UNITS, Observation, ObservationBatch, encode
 
@@ -577,8 +577,8 @@ async def bench_ingest(
     mqtt_host: str,
     mqtt_port: int,
 ) -> list[RunFigures]:
-    from anxin.cloud.db import make_engine
-    from anxin.cloud.registry import Registry
+    from anxin.cloud.database.engines import make_engine
+    from anxin.cloud.registry.registry import Registry
     from anxin.demo.homes import demo_homes, seed_registry
 
     with tempfile.TemporaryDirectory(prefix="anxin-bench-ingest-") as tmp:

@@ -59,7 +59,7 @@ def cmd_cloud(args: argparse.Namespace) -> None:
 def cmd_admin_init_db(args: argparse.Namespace) -> None:
     from sqlalchemy.engine import make_url
 
-    from anxin.cloud.schema import SchemaError, current_revision
+    from anxin.cloud.database.schema import SchemaError, current_revision
     from anxin.cloud.stores import open_stores
 
     config = load_config(CloudConfig, args.config)
@@ -71,7 +71,7 @@ def cmd_admin_init_db(args: argparse.Namespace) -> None:
     if args.demo_data and stores.registry.has_people():
         print("the registry already holds people; demo data not added")
     elif args.demo_data:
-        from anxin.cloud.field_crypto import FieldCipher
+        from anxin.cloud.registry.field_crypto import FieldCipher
         from anxin.demo.homes import LOGINS, demo_homes, seed_registry
 
         cipher = FieldCipher.from_settings(config.registry)
@@ -83,8 +83,8 @@ def cmd_admin_init_db(args: argparse.Namespace) -> None:
 
 
 def cmd_admin_migrate(args: argparse.Namespace) -> None:
-    from anxin.cloud import schema
-    from anxin.cloud.db import make_engine
+    from anxin.cloud.database import schema
+    from anxin.cloud.database.engines import make_engine
 
     config = load_config(CloudConfig, args.config)
     engine = make_engine(config.registry.url)
@@ -109,7 +109,7 @@ def cmd_admin_migrate(args: argparse.Namespace) -> None:
 def cmd_admin_command(args: argparse.Namespace) -> None:
     import json
 
-    from anxin.cloud.commands import NoAnswer, new_command, send_and_wait
+    from anxin.cloud.gateways.commands import NoAnswer, new_command, send_and_wait
 
     try:
         command_args = json.loads(args.args)
@@ -132,7 +132,7 @@ def cmd_admin_command(args: argparse.Namespace) -> None:
 
 
 def cmd_admin_enrol_gateway(args: argparse.Namespace) -> None:
-    from anxin.cloud.enrolment import Enrolment
+    from anxin.cloud.gateways.enrolment import Enrolment
     from anxin.cloud.stores import open_stores
 
     config = load_config(CloudConfig, args.config)
@@ -154,7 +154,7 @@ def cmd_admin_enrol_gateway(args: argparse.Namespace) -> None:
 
 
 def cmd_admin_audit_verify(args: argparse.Namespace) -> None:
-    from anxin.cloud.audit_check import verify_audit_log
+    from anxin.cloud.audit.verify import verify_audit_log
 
     status = verify_audit_log(load_config(CloudConfig, args.config))
     if status:
@@ -162,8 +162,8 @@ def cmd_admin_audit_verify(args: argparse.Namespace) -> None:
 
 
 def cmd_admin_sync_broker(args: argparse.Namespace) -> None:
-    from anxin.cloud.broker_auth import BrokerAuthError
-    from anxin.cloud.enrolment import Enrolment
+    from anxin.cloud.gateways.broker_auth import BrokerAuthError
+    from anxin.cloud.gateways.enrolment import Enrolment
     from anxin.cloud.stores import open_stores
 
     config = load_config(CloudConfig, args.config)

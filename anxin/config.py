@@ -95,7 +95,7 @@ class DatabaseConfig(Section):
 
 class RegistryConfig(DatabaseConfig):
     """The registry database and the key its personal fields (resident IDs, phone
-    numbers) are encrypted with: base64 of 32 random bytes (``anxin.cloud.field_crypto``).
+    numbers) are encrypted with: base64 of 32 random bytes (``anxin.cloud.registry.field_crypto``).
     After a key rotation the previous keys stay in ``old_encryption_keys`` (a list, or
     comma-separated in ``ANXIN_REGISTRY__OLD_ENCRYPTION_KEYS``) so older values decrypt."""
 
@@ -298,7 +298,7 @@ class EdgeConfig(Section):
 class FollowUpConfig(Section):
     """Insurance follow-up rules: which file, and how often ``anxin cloud api`` runs them."""
 
-    # Unset: the rules shipped with Anxin (anxin/cloud/follow_up_rules.toml).
+    # Unset: the rules shipped with Anxin (anxin/cloud/care/follow_up_rules.toml).
     rules_file: Path | None = None
     enabled: bool = True
     interval_s: float = Field(default=3600.0, ge=10)

@@ -6,10 +6,10 @@ import logging
 
 from aiohttp import web
 
-from anxin.cloud import escalation, follow_ups
 from anxin.cloud.api import create_app
-from anxin.cloud.enrolment import Enrolment
-from anxin.cloud.ingest import Ingest, IngestWorker
+from anxin.cloud.care import escalation, follow_ups
+from anxin.cloud.gateways.enrolment import Enrolment
+from anxin.cloud.ingest.worker import Ingest, IngestWorker
 from anxin.cloud.stores import Stores, open_stores
 from anxin.config import CloudConfig
 from anxin.runtime import wait_for_stop_signal

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from anxin.cloud.db import make_engine
-from anxin.cloud.registry import Registry
-from anxin.cloud.timeseries import SqlTimeSeries, TimeSeriesStore
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.ingest.timeseries import SqlTimeSeries, TimeSeriesStore
+from anxin.cloud.registry.registry import Registry
 from anxin.config import CloudConfig
 
 
@@ -23,7 +23,7 @@ class Stores:
 def open_stores(config: CloudConfig, create_schema: bool = True) -> Stores:
     registry = Registry(make_engine(config.registry.url))
     if config.timeseries.backend == "influxdb":
-        from anxin.cloud.influx import InfluxTimeSeries
+        from anxin.cloud.ingest.influx import InfluxTimeSeries
 
         timeseries: TimeSeriesStore = InfluxTimeSeries(config.timeseries)
     else:

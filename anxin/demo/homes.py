@@ -8,10 +8,10 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from anxin.cloud.field_crypto import FieldCipher
-from anxin.cloud.models import Binding, Device, FamilyLink, Gateway, Person, User
-from anxin.cloud.passwords import hash_password
-from anxin.cloud.registry import Registry
+from anxin.cloud.access.passwords import hash_password
+from anxin.cloud.database.models import Binding, Device, FamilyLink, Gateway, Person, User
+from anxin.cloud.registry.field_crypto import FieldCipher
+from anxin.cloud.registry.registry import Registry
 from anxin.demo.insured import seed_insured
 from anxin.firmware_sim.scenario_file import ScenarioFile, clock_seconds, load_scenario
 

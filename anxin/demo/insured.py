@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from anxin.cloud.field_crypto import FieldCipher
-from anxin.cloud.models import ChronicRegistration, Consent, Person, User
-from anxin.cloud.registry import Registry, now_ms
-from anxin.cloud.resident_id import make_resident_id
+from anxin.cloud.database.models import ChronicRegistration, Consent, Person, User
+from anxin.cloud.registry.field_crypto import FieldCipher
+from anxin.cloud.registry.registry import Registry, now_ms
+from anxin.cloud.registry.resident_id import make_resident_id
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from pathlib import Path
 from aiohttp import web
 from iotcore import Broker
 
-from anxin.cloud.field_crypto import FieldCipher, new_key
-from anxin.cloud.ingest import IngestWorker
+from anxin.cloud.ingest.worker import IngestWorker
+from anxin.cloud.registry.field_crypto import FieldCipher, new_key
 from anxin.cloud.service import bound_port, start_api, start_ingest
 from anxin.cloud.stores import Stores, open_stores
 from anxin.config import (

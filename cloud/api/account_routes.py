@@ -12,18 +12,19 @@ from typing import Annotated, Any, Literal, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from anxin.cloud import accounts, audit, second_factor
-from anxin.cloud.accounts import AccountError, NewUser
+from anxin.cloud.access import accounts, second_factor
+from anxin.cloud.access.accounts import AccountError, NewUser
+from anxin.cloud.access.login import LoginService
 from anxin.cloud.api.account_openapi import PATHS, SCHEMAS
 from anxin.cloud.api.auth import bearer_token, principal_of, require_role
 from anxin.cloud.api.body import read_body
 from anxin.cloud.api.context import ApiContext
 from anxin.cloud.api.errors import error
 from anxin.cloud.api.handlers import iso, parse_time
-from anxin.cloud.audit_listing import AuditFilter, audit_page, entry_json
-from anxin.cloud.login import LoginService
-from anxin.cloud.models import User
-from anxin.cloud.registry import Registry
+from anxin.cloud.audit import chain as audit
+from anxin.cloud.audit.listing import AuditFilter, audit_page, entry_json
+from anxin.cloud.database.models import User
+from anxin.cloud.registry.registry import Registry
 from anxin.config import TimeZoneName
 
 __all__ = ["PATHS", "SCHEMAS", "routes"]

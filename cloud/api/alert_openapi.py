@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from anxin.cloud.alert_lifecycle import ALL_STATUSES
 from anxin.cloud.api.openapi import ERROR, JSON, response, secured
+from anxin.cloud.care.alert_lifecycle import ALL_STATUSES
 
 STATUS_LIST_PATTERN = "^(?:{0})(?:,(?:{0}))*$".format("|".join(ALL_STATUSES))
 MAX_ALERT_ID = 2_147_483_647

@@ -16,15 +16,15 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import select
 
-from anxin.cloud import alert_lifecycle
-from anxin.cloud.alert_lifecycle import ALL_STATUSES, LifecycleError
 from anxin.cloud.api.alert_openapi import MAX_ALERT_ID, PATHS, SCHEMAS, TEXT_LIMIT
 from anxin.cloud.api.auth import principal_of, require_role
 from anxin.cloud.api.body import read_body
 from anxin.cloud.api.context import ApiContext
 from anxin.cloud.api.errors import error
-from anxin.cloud.models import Alert, AlertTransition, Notification
-from anxin.cloud.registry import Principal, Registry
+from anxin.cloud.care import alert_lifecycle
+from anxin.cloud.care.alert_lifecycle import ALL_STATUSES, LifecycleError
+from anxin.cloud.database.models import Alert, AlertTransition, Notification
+from anxin.cloud.registry.registry import Principal, Registry
 
 __all__ = ["PATHS", "SCHEMAS", "alert_json", "routes"]
 

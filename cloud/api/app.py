@@ -16,9 +16,9 @@ from anxin.cloud.api.context import ApiContext
 from anxin.cloud.api.enrol import EnrolHandler
 from anxin.cloud.api.handlers import Handlers
 from anxin.cloud.api.openapi import openapi_document
-from anxin.cloud.enrolment import Enrolment
-from anxin.cloud.registry import Registry
-from anxin.cloud.timeseries import TimeSeriesStore
+from anxin.cloud.gateways.enrolment import Enrolment
+from anxin.cloud.ingest.timeseries import TimeSeriesStore
+from anxin.cloud.registry.registry import Registry
 from anxin.config import ApiConfig, CloudConfig
 
 API_PREFIX = "/api/v1"

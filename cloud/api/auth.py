@@ -16,9 +16,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from anxin.cloud import audit_writer
 from anxin.cloud.api.errors import error
-from anxin.cloud.registry import Principal, Registry
+from anxin.cloud.audit import writer as audit_writer
+from anxin.cloud.registry.registry import Principal, Registry
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from anxin.cloud.api.openapi import ERROR, JSON, response, secured
-from anxin.cloud.barthel import BANDS, ITEMS
-from anxin.cloud.interventions import KINDS, STATUSES
+from anxin.cloud.care.barthel import BANDS, ITEMS
+from anxin.cloud.care.interventions import KINDS, STATUSES
 
 USERNAME = "^[A-Za-z0-9_.@-]{1,64}$"
 PERSON_ID = "^[A-Za-z0-9_.-]{1,32}$"

@@ -19,15 +19,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from anxin.cloud import barthel, follow_ups, interventions
 from anxin.cloud.api.auth import principal_of, require_role
 from anxin.cloud.api.body import read_body
 from anxin.cloud.api.care_openapi import PATHS, SCHEMAS
 from anxin.cloud.api.context import ApiContext
 from anxin.cloud.api.errors import error
-from anxin.cloud.follow_up_rules import RuleSet, load_rules, rules_json
-from anxin.cloud.models import Alert, FollowUp, Intervention, Person, User
-from anxin.cloud.registry import Principal, now_ms
+from anxin.cloud.care import barthel, follow_ups, interventions
+from anxin.cloud.care.follow_up_rules import RuleSet, load_rules, rules_json
+from anxin.cloud.database.models import Alert, FollowUp, Intervention, Person, User
+from anxin.cloud.registry.registry import Principal, now_ms
 
 __all__ = ["PATHS", "SCHEMAS", "routes"]
 

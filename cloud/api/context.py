@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from anxin.cloud.registry import Registry
-from anxin.cloud.timeseries import TimeSeriesStore
+from anxin.cloud.ingest.timeseries import TimeSeriesStore
+from anxin.cloud.registry.registry import Registry
 from anxin.config import CloudConfig
 
 

@@ -13,7 +13,7 @@ import math
 from aiohttp import web
 
 from anxin.cloud.api.errors import error
-from anxin.cloud.enrolment import Enrolment, EnrolmentError, FailureLimiter
+from anxin.cloud.gateways.enrolment import Enrolment, EnrolmentError, FailureLimiter
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 

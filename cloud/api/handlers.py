@@ -8,8 +8,8 @@ from aiohttp import web
 
 from anxin import __version__
 from anxin.cloud.api.errors import error
-from anxin.cloud.registry import Registry, now_ms
-from anxin.cloud.timeseries import TimeSeriesStore
+from anxin.cloud.ingest.timeseries import TimeSeriesStore
+from anxin.cloud.registry.registry import Registry, now_ms
 
 LATEST_WINDOW_MS = 10 * 60 * 1000
 

@@ -10,17 +10,17 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from anxin.cloud import fhir, indices
 from anxin.cloud.api.auth import principal_of
 from anxin.cloud.api.context import ApiContext
 from anxin.cloud.api.errors import error
 from anxin.cloud.api.handlers import iso, parse_time
 from anxin.cloud.api.openapi import ERROR, response, secured
-from anxin.cloud.field_crypto import FieldCipher, FieldCryptoError
-from anxin.cloud.influx import UnknownTimeZone
-from anxin.cloud.models import Person
-from anxin.cloud.registry import Principal, now_ms
-from anxin.cloud.timeseries import Bucket, StoredObservation
+from anxin.cloud.care import fhir, indices
+from anxin.cloud.database.models import Person
+from anxin.cloud.ingest.influx import UnknownTimeZone
+from anxin.cloud.ingest.timeseries import Bucket, StoredObservation
+from anxin.cloud.registry.field_crypto import FieldCipher, FieldCryptoError
+from anxin.cloud.registry.registry import Principal, now_ms
 from anxin.protocol import UNITS
 
 DAY_MS = 86_400_000

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from anxin.cloud.consents import DATA_SCOPES, GRANTEES
+from anxin.cloud.registry.consents import DATA_SCOPES, GRANTEES
 
 PERSON_ID = r"^[A-Za-z0-9_.-]{1,32}$"
 SITE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"

@@ -20,8 +20,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from anxin.cloud import bindings, consents, persons
-from anxin.cloud.alert_lifecycle import ACTIVE_STATUSES
 from anxin.cloud.api.auth import principal_of, require_role
 from anxin.cloud.api.body import path_int, read_body
 from anxin.cloud.api.context import ApiContext
@@ -39,10 +37,9 @@ from anxin.cloud.api.registry_bodies import (
     to_ms,
 )
 from anxin.cloud.api.registry_openapi import PATHS, SCHEMAS
-from anxin.cloud.audit import record
-from anxin.cloud.enrolment import Enrolment
-from anxin.cloud.field_crypto import FieldCipher, FieldCryptoError, MissingKeyError
-from anxin.cloud.models import (
+from anxin.cloud.audit.chain import record
+from anxin.cloud.care.alert_lifecycle import ACTIVE_STATUSES
+from anxin.cloud.database.models import (
     Binding,
     ChronicRegistration,
     Consent,
@@ -52,8 +49,11 @@ from anxin.cloud.models import (
     Person,
     User,
 )
-from anxin.cloud.registry import Principal, now_ms
-from anxin.cloud.registry_errors import RegistryError
+from anxin.cloud.gateways.enrolment import Enrolment
+from anxin.cloud.registry import bindings, consents, persons
+from anxin.cloud.registry.errors import RegistryError
+from anxin.cloud.registry.field_crypto import FieldCipher, FieldCryptoError, MissingKeyError
+from anxin.cloud.registry.registry import Principal, now_ms
 from anxin.protocol import UNITS
 
 __all__ = ["PATHS", "SCHEMAS", "routes"]

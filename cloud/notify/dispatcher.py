@@ -20,14 +20,14 @@ from dataclasses import asdict, dataclass
 import aiohttp
 from sqlalchemy import select, update
 
-from anxin.cloud.field_crypto import FieldCipher, FieldCryptoError
-from anxin.cloud.models import Alert, Notification, Person, User
+from anxin.cloud.database.models import Alert, Notification, Person, User
 from anxin.cloud.notify.channels import Delivery, post_webhook, send_email
 from anxin.cloud.notify.messages import AlertFacts, Message, render
 from anxin.cloud.notify.outbox import contact_point
 from anxin.cloud.notify.preferences import quiet_until
 from anxin.cloud.notify.sms import SmsError, SmsGateway, load_sms_gateway
-from anxin.cloud.registry import Registry
+from anxin.cloud.registry.field_crypto import FieldCipher, FieldCryptoError
+from anxin.cloud.registry.registry import Registry
 from anxin.config import NotificationsConfig
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from anxin.cloud.models import Alert, Notification, User
+from anxin.cloud.database.models import Alert, Notification, User
 from anxin.cloud.notify.preferences import quiet_until, wants, zone
 from anxin.config import NotificationsConfig
 

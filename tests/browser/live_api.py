@@ -17,8 +17,8 @@ from pathlib import Path
 from aiohttp import web
 
 from anxin.cloud.api import API_PREFIX, create_app
+from anxin.cloud.ingest.timeseries import StoredObservation
 from anxin.cloud.stores import Stores
-from anxin.cloud.timeseries import StoredObservation
 from anxin.demo.homes import demo_homes, demo_scenario
 from anxin.protocol import UNITS, AlertMessage
 from tests.support.cloud import now_ms, seeded_stores

@@ -9,10 +9,10 @@ from aiohttp import web
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from anxin.cloud import accounts, second_factor
+from anxin.cloud.access import accounts, second_factor
 from anxin.cloud.api import API_PREFIX, create_app
-from anxin.cloud.field_crypto import FieldCipher, new_key
-from anxin.cloud.registry import now_ms
+from anxin.cloud.registry.field_crypto import FieldCipher, new_key
+from anxin.cloud.registry.registry import now_ms
 from anxin.config import ApiConfig, CloudConfig, DashboardConfig, RegistryConfig
 from anxin.dashboard import DashboardServer, ids
 from tests.browser.console_page import log_in, wait_for_text, wait_until_visible

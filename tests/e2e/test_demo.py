@@ -95,7 +95,7 @@ def test_every_scripted_alert_reaches_the_api(
 
 
 def _alert_seq(demo: DemoStack, alert_id: int) -> int:
-    from anxin.cloud.models import Alert
+    from anxin.cloud.database.models import Alert
 
     assert demo.stores is not None
     with demo.stores.registry.session() as session:

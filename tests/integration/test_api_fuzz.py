@@ -18,9 +18,9 @@ from schemathesis import APIOperation, GenerationMode
 from anxin.cloud.api import API_PREFIX, create_app
 from anxin.cloud.api.app import AREAS
 from anxin.cloud.api.openapi import openapi_document
-from anxin.cloud.db import make_engine
-from anxin.cloud.registry import Registry
-from anxin.cloud.timeseries import SqlTimeSeries
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.ingest.timeseries import SqlTimeSeries
+from anxin.cloud.registry.registry import Registry
 from anxin.config import CloudConfig
 from tests.support.care_world import PASSWORD, build_world
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from anxin.cloud import audit_writer
-from anxin.cloud.audit import verify
-from anxin.cloud.db import make_engine
-from anxin.cloud.models import AuditEntry
-from anxin.cloud.registry import Registry
+from anxin.cloud.audit import writer as audit_writer
+from anxin.cloud.audit.chain import verify
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.database.models import AuditEntry
+from anxin.cloud.registry.registry import Registry
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)]
 
@@ -105,9 +105,9 @@ def test_concurrent_appends_from_threads_keep_the_chain(registry: Registry) -> N
 
 WRITER = """
 import sys
-from anxin.cloud import audit_writer
-from anxin.cloud.db import make_engine
-from anxin.cloud.registry import Registry
+from anxin.cloud.audit import writer as audit_writer
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.registry.registry import Registry
 registry = Registry(make_engine(sys.argv[1]))
 for step in range(25):
     audit_writer.append(registry, "process-" + sys.argv[2], "read", f"alerts/{step}")

@@ -23,10 +23,10 @@ import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
 from anxin.cloud.api import API_PREFIX, create_app
-from anxin.cloud.db import make_engine
-from anxin.cloud.models import AuditHead
-from anxin.cloud.registry import Registry
-from anxin.cloud.timeseries import SqlTimeSeries
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.database.models import AuditHead
+from anxin.cloud.ingest.timeseries import SqlTimeSeries
+from anxin.cloud.registry.registry import Registry
 from anxin.config import CloudConfig
 from tests.support.care_world import PASSWORD, ROLES, Side, World, build_world
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from anxin.cloud.ingest import Ingest, IngestWorker
+from anxin.cloud.ingest.worker import Ingest, IngestWorker
 from anxin.cloud.stores import Stores
 from anxin.config import (
     EdgeConfig,

@@ -27,10 +27,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, text
 
 from anxin.cloud.api import API_PREFIX, create_app
-from anxin.cloud.db import make_engine
-from anxin.cloud.influx import InfluxTimeSeries
-from anxin.cloud.ingest import Ingest, IngestWorker
-from anxin.cloud.registry import Registry
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.ingest.influx import InfluxTimeSeries
+from anxin.cloud.ingest.worker import Ingest, IngestWorker
+from anxin.cloud.registry.registry import Registry
 from anxin.config import CloudConfig, IngestConfig, MqttConfig
 from anxin.protocol import AlertMessage, encode
 from tests.support.care_world import PASSWORD, World, build_world

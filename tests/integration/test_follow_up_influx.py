@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from anxin.cloud.db import make_engine
-from anxin.cloud.follow_ups import worn_hours
-from anxin.cloud.influx import InfluxTimeSeries
-from anxin.cloud.timeseries import SqlTimeSeries
+from anxin.cloud.care.follow_ups import worn_hours
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.ingest.influx import InfluxTimeSeries
+from anxin.cloud.ingest.timeseries import SqlTimeSeries
 from anxin.config import TimeSeriesConfig
 from tests.support.care_data import heart_rate_readings, wearable_home
 from tests.support.influx import running_influxd

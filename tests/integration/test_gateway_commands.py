@@ -16,7 +16,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from anxin.cloud.commands import new_command, publish_command, send_and_wait
+from anxin.cloud.gateways.commands import new_command, publish_command, send_and_wait
 from anxin.config import DeviceBindingConfig, EdgeConfig, GatewayConfig, MqttConfig
 from anxin.edge.gateway import Gateway
 from anxin.edge.radio import BumbleRadio

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from anxin.cloud.ingest import Ingest, IngestWorker
+from anxin.cloud.ingest.worker import Ingest, IngestWorker
 from anxin.config import IngestConfig, MqttConfig
 from anxin.demo.homes import demo_homes
 from tests.conftest import free_port

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from anxin.cloud.influx import InfluxError, InfluxTimeSeries
-from anxin.cloud.timeseries import StoredObservation
+from anxin.cloud.ingest.influx import InfluxError, InfluxTimeSeries
+from anxin.cloud.ingest.timeseries import StoredObservation
 from anxin.config import TimeSeriesConfig
 from tests.support.influx import running_influxd
 

@@ -16,9 +16,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
-from anxin.cloud.influx import InfluxTimeSeries
-from anxin.cloud.ingest import Ingest, IngestWorker
-from anxin.cloud.models import Alert, AlertTransition, AuditEntry
+from anxin.cloud.database.models import Alert, AlertTransition, AuditEntry
+from anxin.cloud.ingest.influx import InfluxTimeSeries
+from anxin.cloud.ingest.worker import Ingest, IngestWorker
 from anxin.config import IngestConfig, MqttConfig, TimeSeriesConfig
 from anxin.protocol import AlertMessage, Observation, ObservationBatch, encode
 from tests.support.cloud import seeded_stores

@@ -10,8 +10,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from anxin.cloud.ingest import Ingest, IngestWorker
-from anxin.cloud.registry import Principal
+from anxin.cloud.ingest.worker import Ingest, IngestWorker
+from anxin.cloud.registry.registry import Principal
 from anxin.config import GatewayConfig, IngestConfig, MqttConfig
 from anxin.edge.queue import DiskQueue
 from anxin.edge.uplink import Uplink

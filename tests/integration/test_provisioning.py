@@ -20,8 +20,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from anxin.cloud.enrolment import Enrolment
-from anxin.cloud.ingest import Ingest, IngestWorker
+from anxin.cloud.gateways.enrolment import Enrolment
+from anxin.cloud.ingest.worker import Ingest, IngestWorker
 from anxin.cloud.service import start_api
 from anxin.cloud.stores import Stores, open_stores
 from anxin.config import CloudConfig, DeviceBindingConfig, EdgeConfig, load_config

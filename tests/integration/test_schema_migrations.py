@@ -17,10 +17,10 @@ from sqlalchemy import Engine, MetaData, inspect, select, text
 from sqlalchemy.orm import Session
 
 from anxin import cli
-from anxin.cloud import schema
-from anxin.cloud.db import make_engine
-from anxin.cloud.models import Alert, ApiSession, Base, Binding, FamilyLink, Person, User
-from anxin.cloud.registry import Registry
+from anxin.cloud.database import schema
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.database.models import Alert, ApiSession, Base, Binding, FamilyLink, Person, User
+from anxin.cloud.registry.registry import Registry
 from tests.support import previous_release_models as previous
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)]

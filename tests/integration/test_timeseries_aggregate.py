@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from anxin.cloud.db import make_engine
-from anxin.cloud.influx import InfluxTimeSeries
-from anxin.cloud.timeseries import Bucket, SqlTimeSeries, StoredObservation, TimeSeriesStore
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.ingest.influx import InfluxTimeSeries
+from anxin.cloud.ingest.timeseries import Bucket, SqlTimeSeries, StoredObservation, TimeSeriesStore
 from anxin.config import TimeSeriesConfig
 from tests.support.influx import running_influxd
 

@@ -16,9 +16,9 @@ from unittest import mock
 import pytest
 from sqlalchemy import select
 
-from anxin.cloud.models import Alert, Notification, User
-from anxin.cloud.passwords import hash_password
-from anxin.cloud.registry import Registry
+from anxin.cloud.access.passwords import hash_password
+from anxin.cloud.database.models import Alert, Notification, User
+from anxin.cloud.registry.registry import Registry
 from anxin.cloud.stores import Stores
 from anxin.demo.homes import COMMUNITY
 from anxin.protocol import AlertMessage

@@ -8,8 +8,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from anxin.analytics.falls import FallMonitor
-from anxin.cloud.registry import Registry
-from anxin.cloud.timeseries import StoredObservation
+from anxin.cloud.ingest.timeseries import StoredObservation
+from anxin.cloud.registry.registry import Registry
 from anxin.devices import decode
 from anxin.devices.blood_pressure import (
     BLOOD_PRESSURE_MEASUREMENT,

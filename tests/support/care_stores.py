@@ -8,12 +8,12 @@ from contextlib import contextmanager
 from datetime import date
 from functools import cache
 
-from anxin.cloud.db import make_engine
-from anxin.cloud.models import Binding, Device, FamilyLink, Gateway, Person, User
-from anxin.cloud.passwords import hash_password
-from anxin.cloud.registry import Registry
+from anxin.cloud.access.passwords import hash_password
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.database.models import Binding, Device, FamilyLink, Gateway, Person, User
+from anxin.cloud.ingest.timeseries import SqlTimeSeries
+from anxin.cloud.registry.registry import Registry
 from anxin.cloud.stores import Stores
-from anxin.cloud.timeseries import SqlTimeSeries
 
 HOME = "幸福里社区"
 ELSEWHERE = "和平里社区"

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from anxin.cloud.models import (
+from anxin.cloud.access.passwords import hash_password
+from anxin.cloud.database.models import (
     Alert,
     BarthelAssessment,
     Binding,
@@ -25,8 +26,7 @@ from anxin.cloud.models import (
     Person,
     User,
 )
-from anxin.cloud.passwords import hash_password
-from anxin.cloud.registry import Registry, now_ms
+from anxin.cloud.registry.registry import Registry, now_ms
 
 COMMUNITY_A = "幸福里社区"
 COMMUNITY_B = "和平街社区"

@@ -8,10 +8,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import select
 
-from anxin.cloud.db import make_engine
-from anxin.cloud.registry import Registry
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.ingest.timeseries import SqlTimeSeries, observations
+from anxin.cloud.registry.registry import Registry
 from anxin.cloud.stores import Stores
-from anxin.cloud.timeseries import SqlTimeSeries, observations
 from anxin.demo.homes import demo_homes, seed_registry
 from anxin.protocol import AlertMessage, Observation, ObservationBatch, encode
 

@@ -1,4 +1,4 @@
-"""The registry tables exactly as the previous release defined them (its cloud/models.py,
+"""The registry tables exactly as the previous release defined them (its cloud/database/models.py,
 unchanged but for this docstring): creating them with ``create_all`` makes the database
 that release left behind, with its own constraint names and no ``alembic_version``."""
 

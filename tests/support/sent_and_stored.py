@@ -24,9 +24,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from anxin.cloud.ingest import Ingest, IngestWorker
+from anxin.cloud.ingest.timeseries import observations
+from anxin.cloud.ingest.worker import Ingest, IngestWorker
 from anxin.cloud.stores import Stores
-from anxin.cloud.timeseries import observations
 from anxin.config import (
     DeviceBindingConfig,
     EdgeConfig,

@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from anxin.cloud.api import API_PREFIX, create_app
-from anxin.cloud.field_crypto import new_key
-from anxin.cloud.models import AuditEntry, User
+from anxin.cloud.database.models import AuditEntry, User
+from anxin.cloud.registry.field_crypto import new_key
 from anxin.cloud.stores import Stores
 from anxin.config import ApiConfig, CloudConfig, RegistryConfig
 from tests.support.cloud import seeded_stores

@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from anxin.cloud.api import API_PREFIX, create_app
-from anxin.cloud.escalation import escalate_due
-from anxin.cloud.registry import now_ms
+from anxin.cloud.care.escalation import escalate_due
+from anxin.cloud.registry.registry import now_ms
 from anxin.cloud.stores import Stores
 from anxin.config import EscalationConfig, NotificationsConfig
 from tests.support.alert_world import (

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from anxin.cloud import audit
-from anxin.cloud.alert_lifecycle import (
+from anxin.cloud.audit import chain as audit
+from anxin.cloud.care.alert_lifecycle import (
     BadAssignee,
     IllegalTransition,
     assign,
     transition,
     transitions_of,
 )
-from anxin.cloud.models import AuditEntry
-from anxin.cloud.registry import Registry
+from anxin.cloud.database.models import AuditEntry
+from anxin.cloud.registry.registry import Registry
 from tests.support.alert_world import BACKENDS, alert, alert_world, database_url, raise_alert
 
 

@@ -6,7 +6,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from anxin.cloud.api import API_PREFIX, create_app
-from anxin.cloud.ingest import Ingest
+from anxin.cloud.ingest.worker import Ingest
 from anxin.cloud.stores import Stores
 from tests.support.cloud import alert_payload, batch_payload, seeded_stores
 

@@ -1,6 +1,6 @@
 import pytest
 
-from anxin.cloud.barthel import ITEMS, BarthelError, band_of, score
+from anxin.cloud.care.barthel import ITEMS, BarthelError, band_of, score
 
 FULL = {name: max(scores) for name, scores in ITEMS.items()}
 NONE = {name: 0 for name in ITEMS}

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from anxin.cloud.api import API_PREFIX, care_routes, create_app
-from anxin.cloud.models import AuditEntry, Person
+from anxin.cloud.database.models import AuditEntry, Person
 from anxin.cloud.stores import Stores
 from anxin.protocol import AlertMessage
 from tests.support.care_stores import PASSWORD, care_stores

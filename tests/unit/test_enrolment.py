@@ -18,19 +18,19 @@ from sqlalchemy import update
 
 from anxin.cloud.api import API_PREFIX, create_app
 from anxin.cloud.api.enrol import EnrolHandler
-from anxin.cloud.broker_auth import (
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.database.models import EnrolmentToken
+from anxin.cloud.gateways.broker_auth import (
     GatewayLogin,
     mosquitto_hash,
     render_acl,
     render_password_file,
     verify_mosquitto_hash,
 )
-from anxin.cloud.db import make_engine
-from anxin.cloud.enrolment import Enrolment, FailureLimiter
-from anxin.cloud.models import EnrolmentToken
-from anxin.cloud.registry import Registry
+from anxin.cloud.gateways.enrolment import Enrolment, FailureLimiter
+from anxin.cloud.ingest.timeseries import SqlTimeSeries
+from anxin.cloud.registry.registry import Registry
 from anxin.cloud.stores import Stores
-from anxin.cloud.timeseries import SqlTimeSeries
 from anxin.config import (
     ApiConfig,
     BrokerConfig,

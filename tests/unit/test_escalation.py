@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from anxin.cloud.alert_lifecycle import transition
-from anxin.cloud.escalation import escalate_due
-from anxin.cloud.models import FamilyLink
-from anxin.cloud.registry import Registry
+from anxin.cloud.care.alert_lifecycle import transition
+from anxin.cloud.care.escalation import escalate_due
+from anxin.cloud.database.models import FamilyLink
+from anxin.cloud.registry.registry import Registry
 from anxin.config import EscalationConfig, NotificationsConfig
 from tests.support.alert_world import (
     BACKENDS,
@@ -35,7 +35,7 @@ NOTIFY = NotificationsConfig()
 def registry(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Registry]:
-    monkeypatch.setattr("anxin.cloud.registry.now_ms", lambda: T0)
+    monkeypatch.setattr("anxin.cloud.registry.registry.now_ms", lambda: T0)
     with alert_world(database_url(request, tmp_path)) as stores:
         for user in ("family", "worker", "helper", "boss"):
             set_preferences(stores.registry, user, notify_channels=["sms"], phone_enc="x")
@@ -93,7 +93,7 @@ def test_without_family_the_worker_is_told_at_once(registry: Registry) -> None:
 
 
 def test_the_assigned_worker_is_told_rather_than_everyone(registry: Registry) -> None:
-    from anxin.cloud.alert_lifecycle import assign
+    from anxin.cloud.care.alert_lifecycle import assign
 
     alert_id = raise_alert(registry, 1)
     with registry.session() as session:
@@ -141,8 +141,8 @@ async def test_the_api_process_escalates_and_delivers_in_the_background(tmp_path
     """What `anxin cloud api` starts: the escalation and delivery loops, with real time."""
     from aiohttp import web
 
-    from anxin.cloud.escalation import api_background
-    from anxin.cloud.field_crypto import FieldCipher, new_key
+    from anxin.cloud.care.escalation import api_background
+    from anxin.cloud.registry.field_crypto import FieldCipher, new_key
     from anxin.config import CloudConfig
     from tests.support.waiting import eventually
 

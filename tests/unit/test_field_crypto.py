@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anxin.cloud.field_crypto import (
+from anxin.cloud.registry.field_crypto import (
     FieldCipher,
     FieldCryptoError,
     MissingKeyError,

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from anxin.cloud import barthel, interventions
-from anxin.cloud.audit import verify
-from anxin.cloud.follow_up_rules import RuleSet, load_rules
-from anxin.cloud.follow_ups import close_follow_up, evaluate, iso
-from anxin.cloud.models import (
+from anxin.cloud.audit.chain import verify
+from anxin.cloud.care import barthel, interventions
+from anxin.cloud.care.follow_up_rules import RuleSet, load_rules
+from anxin.cloud.care.follow_ups import close_follow_up, evaluate, iso
+from anxin.cloud.database.models import (
     Alert,
     AuditEntry,
     ChronicRegistration,

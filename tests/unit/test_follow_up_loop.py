@@ -10,9 +10,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from anxin.cloud.api import create_app
-from anxin.cloud.follow_up_rules import RulesError
-from anxin.cloud.follow_ups import api_background
-from anxin.cloud.models import FollowUp, Person
+from anxin.cloud.care.follow_up_rules import RulesError
+from anxin.cloud.care.follow_ups import api_background
+from anxin.cloud.database.models import FollowUp, Person
 from anxin.cloud.stores import Stores
 from anxin.config import CloudConfig, FollowUpConfig
 from tests.support.care_stores import care_stores

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from anxin.cloud.follow_up_rules import DEFAULT_RULES_FILE, RulesError, load_rules
+from anxin.cloud.care.follow_up_rules import DEFAULT_RULES_FILE, RulesError, load_rules
 from anxin.config import CloudConfig, ConfigError, load_config
 
 GOOD_RULE = """

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from anxin.cloud.ingest import Ingest, IngestWorker
-from anxin.cloud.registry import Principal
+from anxin.cloud.ingest.worker import Ingest, IngestWorker
+from anxin.cloud.registry.registry import Principal
 from anxin.cloud.stores import Stores
 from anxin.config import IngestConfig, MqttConfig
 from anxin.protocol import AlertMessage, encode

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from anxin.cloud.ingest import Ingest
-from anxin.cloud.registry import Principal
+from anxin.cloud.ingest.timeseries import StoredObservation
+from anxin.cloud.ingest.worker import Ingest
+from anxin.cloud.registry.registry import Principal
 from anxin.cloud.stores import Stores
-from anxin.cloud.timeseries import StoredObservation
 from tests.support.cloud import alert_payload, batch_payload, seeded_stores
 
 ADMIN = Principal("admin", "admin", "admin", None, frozenset())

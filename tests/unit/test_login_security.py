@@ -12,12 +12,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, update
 
-from anxin.cloud import second_factor
+from anxin.cloud.access import second_factor
+from anxin.cloud.access.passwords import hash_password, needs_rehash, verify_password
 from anxin.cloud.api import API_PREFIX, create_app
-from anxin.cloud.field_crypto import new_key
-from anxin.cloud.models import ApiSession, AuditEntry, User
-from anxin.cloud.passwords import hash_password, needs_rehash, verify_password
-from anxin.cloud.registry import Principal, now_ms
+from anxin.cloud.database.models import ApiSession, AuditEntry, User
+from anxin.cloud.registry.field_crypto import new_key
+from anxin.cloud.registry.registry import Principal, now_ms
 from anxin.cloud.stores import Stores
 from anxin.config import ApiConfig, CloudConfig, RegistryConfig
 from tests.support.cloud import seeded_stores

@@ -20,13 +20,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 
-from anxin.cloud.escalation import escalate_due
-from anxin.cloud.field_crypto import FieldCipher
-from anxin.cloud.ingest import Ingest
+from anxin.cloud.care.escalation import escalate_due
+from anxin.cloud.ingest.worker import Ingest
 from anxin.cloud.notify.dispatcher import Dispatcher
 from anxin.cloud.notify.messages import AlertFacts, render
 from anxin.cloud.notify.sms import LoggingSmsGateway, SmsResult, load_sms_gateway
-from anxin.cloud.registry import Registry
+from anxin.cloud.registry.field_crypto import FieldCipher
+from anxin.cloud.registry.registry import Registry
 from anxin.cloud.stores import Stores
 from anxin.config import EscalationConfig, NotificationsConfig
 from tests.conftest import free_port
@@ -63,7 +63,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock(MORNING)
-    monkeypatch.setattr("anxin.cloud.registry.now_ms", clock)  # when alerts reach the cloud
+    monkeypatch.setattr("anxin.cloud.registry.registry.now_ms", clock)  # when alerts reach the cloud
     return clock
 
 

@@ -11,11 +11,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from anxin.cloud.api import API_PREFIX, create_app
-from anxin.cloud.fhir import fhir_instant
-from anxin.cloud.field_crypto import FieldCipher, new_key
-from anxin.cloud.models import Person
+from anxin.cloud.care.fhir import fhir_instant
+from anxin.cloud.database.models import Person
+from anxin.cloud.ingest.timeseries import StoredObservation
+from anxin.cloud.registry.field_crypto import FieldCipher, new_key
 from anxin.cloud.stores import Stores
-from anxin.cloud.timeseries import StoredObservation
 from anxin.config import ApiConfig, CloudConfig
 from tests.support.cloud import seeded_stores
 

@@ -12,16 +12,16 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from anxin.cloud.access.passwords import hash_password
 from anxin.cloud.api import API_PREFIX, create_app, registry_routes
-from anxin.cloud.db import make_engine
-from anxin.cloud.field_crypto import FieldCipher
-from anxin.cloud.models import Gateway, Person, User
-from anxin.cloud.passwords import hash_password
-from anxin.cloud.persons import create_person
-from anxin.cloud.registry import Registry
-from anxin.cloud.resident_id import make_resident_id
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.database.models import Gateway, Person, User
+from anxin.cloud.ingest.timeseries import SqlTimeSeries
+from anxin.cloud.registry.field_crypto import FieldCipher
+from anxin.cloud.registry.persons import create_person
+from anxin.cloud.registry.registry import Registry
+from anxin.cloud.registry.resident_id import make_resident_id
 from anxin.cloud.stores import Stores
-from anxin.cloud.timeseries import SqlTimeSeries
 from anxin.config import ApiConfig, CloudConfig, RegistryConfig
 from anxin.demo import homes
 from anxin.demo.homes import demo_homes, seed_registry

@@ -8,23 +8,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from anxin.cloud import audit
-from anxin.cloud.bindings import bind_device, bindings_of_person, end_binding
-from anxin.cloud.consents import day_of, grant_consent, has_consent, revoke_consent
-from anxin.cloud.db import make_engine
-from anxin.cloud.field_crypto import FieldCipher, MissingKeyError
-from anxin.cloud.models import AuditEntry, Binding, FamilyLink, Person
-from anxin.cloud.passwords import hash_password
-from anxin.cloud.persons import (
+from anxin.cloud.access.passwords import hash_password
+from anxin.cloud.audit import chain as audit
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.database.models import AuditEntry, Binding, FamilyLink, Person
+from anxin.cloud.registry.bindings import bind_device, bindings_of_person, end_binding
+from anxin.cloud.registry.consents import day_of, grant_consent, has_consent, revoke_consent
+from anxin.cloud.registry.errors import Conflict, InvalidField
+from anxin.cloud.registry.field_crypto import FieldCipher, MissingKeyError
+from anxin.cloud.registry.persons import (
     add_chronic_registration,
     create_person,
     link_family,
     rekey,
     update_person,
 )
-from anxin.cloud.registry import Registry, now_ms
-from anxin.cloud.registry_errors import Conflict, InvalidField
-from anxin.cloud.resident_id import make_resident_id, parse_resident_id
+from anxin.cloud.registry.registry import Registry, now_ms
+from anxin.cloud.registry.resident_id import make_resident_id, parse_resident_id
 from anxin.demo import homes
 from anxin.demo.homes import demo_homes, seed_registry
 

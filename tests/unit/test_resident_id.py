@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anxin.cloud.resident_id import (
+from anxin.cloud.registry.resident_id import (
     PROVINCE_CODES,
     ResidentIdError,
     check_char,

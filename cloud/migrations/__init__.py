@@ -1,1 +1,0 @@
-"""Alembic migrations of the registry schema (run by ``anxin.cloud.schema``)."""

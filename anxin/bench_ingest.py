@@ -39,10 +39,18 @@ import paho.mqtt.client as mqtt
 import requests
 from paho.mqtt.enums import CallbackAPIVersion
 
+from anxin.cloud.audit.keys import new_key as new_audit_key
 from anxin.cloud.ingest.influx import MEASUREMENT, InfluxTimeSeries, quote_ident, to_line
 from anxin.cloud.ingest.timeseries import StoredObservation
 from anxin.cloud.ingest.worker import SUBSCRIBED_LOG
-from anxin.config import ApiConfig, CloudConfig, IngestConfig, MqttConfig, TimeSeriesConfig
+from anxin.config import (
+    ApiConfig,
+    AuditConfig,
+    CloudConfig,
+    IngestConfig,
+    MqttConfig,
+    TimeSeriesConfig,
+)
 from anxin.protocol import UNITS, Observation, ObservationBatch, encode
 
 BATCH = 50
@@ -417,7 +425,8 @@ def write_worker_config(path: Path, config: CloudConfig) -> None:
         f'[timeseries]\nbackend = "influxdb"\nurl = "{ts.url}"\ndatabase = "{ts.database}"\n\n'
         f'[mqtt]\nhost = "{mq.host}"\nport = {mq.port}\nsession_expiry_s = 60\n\n'
         f'[ingest]\nshared_group = "{ing.shared_group}"\ntopic_root = "{ing.topic_root}"\n'
-        f'worker_id = "{ing.worker_id}"\n'
+        f'worker_id = "{ing.worker_id}"\n\n'
+        f'[audit]\nkey = "{config.audit.key}"\n'
     )
 
 
@@ -453,6 +462,7 @@ async def run_with_workers(
         mqtt=MqttConfig(host=mqtt_host, port=mqtt_port),
         ingest=IngestConfig(shared_group=group, topic_root=topic_root, worker_id="w0"),
         api=ApiConfig(port=0, second_factor_roles=()),  # the probes log in as family
+        audit=AuditConfig(key=new_audit_key(), checkpoint_file=work / f"audit-{tag}.jsonl"),
     )
     store = InfluxTimeSeries(config.timeseries)
     store._ensure_database()  # so counting works before the first write
@@ -578,6 +588,7 @@ async def bench_ingest(
     mqtt_port: int,
 ) -> list[RunFigures]:
     from anxin.cloud.database.engines import make_engine
+    from anxin.cloud.database.models import Gateway
     from anxin.cloud.registry.registry import Registry
     from anxin.demo.homes import demo_homes, seed_registry
 
@@ -588,9 +599,11 @@ async def bench_ingest(
         registry.create_schema()
         homes = demo_homes(gateways)
         seed_registry(registry, homes)
-        registry.engine.dispose()
         sims = [SimGateway(h.site_id, h.gateway_id, f"hr-{h.number}") for h in homes]
         probe = SimGateway(homes[0].site_id, f"probe-{uuid.uuid4().hex[:6]}", "ox-1")
+        # A second gateway of the first home: ingest takes readings only from enrolled ones.
+        registry.add_all([Gateway(id=probe.gateway_id, site_id=probe.site_id)])
+        registry.engine.dispose()
         with contextlib.ExitStack() as stack:
             if influx_url is None:
                 (work / "influxd").mkdir()

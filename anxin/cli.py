@@ -256,6 +256,14 @@ def cmd_bench_ingest(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_bench_api(args: argparse.Namespace) -> None:
+    from anxin.bench_api import run_api_bench
+
+    run_api_bench(
+        args.persons, args.clients, args.bad_clients, args.seconds, args.postgres, args.hash_threads
+    )
+
+
 def cmd_bench_alert(args: argparse.Namespace) -> None:
     from anxin.bench import run_alert_bench
 
@@ -340,7 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit = admin_commands.add_parser("audit", help="the hash-chained audit log")
     audit_actions = audit.add_subparsers(dest="audit_action", required=True, metavar="ACTION")
     audit_verify = audit_actions.add_parser(
-        "verify", help="check every entry's hash and the chain; exit 1 if anything was altered"
+        "verify",
+        help="check every entry's hash, the chain and the signed checkpoints of it kept "
+        "outside the database ([audit] checkpoint_file); exit 1 if anything was altered",
     )
     audit_verify.add_argument("--config", type=Path, help="cloud TOML file")
     audit_verify.set_defaults(func=cmd_admin_audit_verify)
@@ -437,6 +447,21 @@ def build_parser() -> argparse.ArgumentParser:
     bench_ingest.add_argument("--mqtt-host", default="127.0.0.1")
     bench_ingest.add_argument("--mqtt-port", type=int, default=1883)
     bench_ingest.set_defaults(func=cmd_bench_ingest)
+    bench_api = bench_commands.add_parser(
+        "api",
+        help="GET /alerts and /persons: req/s and p99, quiet and under a wrong-password flood",
+    )
+    bench_api.add_argument("--persons", type=int, default=300, help="each with an open alert")
+    bench_api.add_argument("--clients", type=int, default=20)
+    bench_api.add_argument("--bad-clients", type=int, default=10, help="posting wrong passwords")
+    bench_api.add_argument("--seconds", type=float, default=10.0, help="per run")
+    bench_api.add_argument(
+        "--postgres", metavar="URL", help="registry in a throwaway schema of this PostgreSQL"
+    )
+    bench_api.add_argument(
+        "--hash-threads", type=int, help="api.login_hash_threads (default: the API's default)"
+    )
+    bench_api.set_defaults(func=cmd_bench_api)
     return parser
 
 

@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.networks import IPvAnyNetwork
 
 ENV_PREFIX = "ANXIN_"
 
@@ -135,6 +136,38 @@ def _check_key(text: str) -> None:
         raise ValueError(f"must be base64 of 32 bytes, got {len(key)} bytes")
 
 
+class AuditConfig(Section):
+    """The audit log's key, and where the API anchors the chain (``anxin.cloud.audit``).
+
+    ``key``: 32 random bytes as 64 hex digits or base64 (``openssl rand -hex 32``), kept out
+    of the database; ``anxin cloud api`` and ``anxin cloud ingest`` refuse to start without
+    it. After a rotation the previous keys stay in ``old_keys`` (a list, or comma-separated
+    in ``ANXIN_AUDIT__OLD_KEYS``) so older entries verify. The API appends a signed
+    checkpoint of the chain's head to ``checkpoint_file`` every ``checkpoint_interval_s`` and
+    at shutdown: keep that file where the database's users cannot rewrite it."""
+
+    key: str | None = Field(default=None, repr=False)
+    old_keys: tuple[str, ...] = Field(default=(), repr=False)
+    checkpoint_file: Path = Path("var/anxin/audit-checkpoints.jsonl")
+    checkpoint_interval_s: float = Field(default=60.0, ge=1, le=24 * 3600)
+
+    @field_validator("old_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("key", "old_keys")
+    @classmethod
+    def _usable_keys(cls, value: str | tuple[str, ...] | None) -> Any:
+        from anxin.cloud.audit.keys import decode_key
+
+        for text in (value,) if isinstance(value, str) else value or ():
+            decode_key(text, "the key")
+        return value
+
+
 class TimeSeriesConfig(Section):
     backend: Literal["sql", "influxdb"] = "sql"
     url: str = "sqlite:///var/anxin/timeseries.sqlite"
@@ -155,9 +188,26 @@ class ApiConfig(Section):
         "worker",
         "admin",
     )
-    # After this many failed logins in a row the account is locked for lockout_minutes.
+    # Login throttling (anxin.cloud.access.login_throttle). One client address may fail
+    # lockout_failures times on one account, login_address_failures times in all, before
+    # each further attempt waits: login_first_delay_s, doubling up to lockout_minutes.
     lockout_failures: int = Field(default=5, ge=1, le=100)
     lockout_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
+    login_first_delay_s: float = Field(default=60.0, gt=0, le=24 * 3600)
+    login_address_failures: int = Field(default=30, ge=1, le=10_000)
+    # Failures on one account from all addresses before attempts from addresses it has not
+    # logged in from wait too, never longer than login_account_delay_max_s.
+    login_account_failures: int = Field(default=20, ge=1, le=10_000)
+    login_account_delay_max_s: float = Field(default=5.0, gt=0, le=60)
+    # Counters start afresh after this long without a failure.
+    login_forget_hours: float = Field(default=24.0, gt=0, le=24 * 90)
+    # Password hashing runs on threads of its own; past this many waiting logins the next
+    # are answered 503 at once.
+    login_hash_threads: int = Field(default=2, ge=1, le=64)
+    login_hash_queue: int = Field(default=16, ge=0, le=10_000)
+    # Peers whose X-Forwarded-For is believed (a reverse proxy, the console's server):
+    # addresses or networks. Any other peer is the client itself.
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
     # How installers' gateways reach this API (put in enrolment tokens); unset: host and port.
     public_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
@@ -190,6 +240,9 @@ class IngestConfig(Section):
     # Each worker needs its own id: the broker keeps the worker's session, and holds the
     # messages meant for it, while the worker is down.
     worker_id: str = Field(default="ingest-1", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    # /health reports ingest "degraded" once a worker has had messages waiting, and stored
+    # nothing, for this long.
+    stalled_after_s: float = Field(default=60.0, gt=0, le=3600)
 
 
 class GatewayConfig(Section):
@@ -385,6 +438,13 @@ class NotificationsConfig(Section):
     # Signs each webhook body (HMAC-SHA256); webhook deliveries fail while it is unset.
     webhook_secret: str | None = Field(default=None, min_length=16, repr=False)
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # Webhooks go only to public addresses, and to these networks (CIDR; a list, or
+    # comma-separated in ANXIN_NOTIFICATIONS__WEBHOOK_ALLOWED_NETWORKS), e.g. a
+    # hospital's own 10.20.0.0/16 where its receivers live.
+    webhook_allowed_networks: tuple[IPvAnyNetwork, ...] = Field(default=(), max_length=100)
+    # CA certificates (PEM) trusted for webhook receivers besides the system's, e.g. the
+    # hospital's own CA.
+    webhook_ca_file: Path | None = None
     # E-mail: unset smtp_host, e-mail deliveries fail with a message saying so.
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -399,6 +459,20 @@ class NotificationsConfig(Section):
         default="anxin.cloud.notify.sms:LoggingSmsGateway",
         pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$",
     )
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _networks_comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("webhook_ca_file")
+    @classmethod
+    def _ca_file_exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"file not found: {path}")
+        return path
 
     @model_validator(mode="after")
     def _consistent(self) -> NotificationsConfig:
@@ -419,6 +493,7 @@ class CloudConfig(Section):
     follow_up: FollowUpConfig = FollowUpConfig()
     escalation: EscalationConfig = EscalationConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    audit: AuditConfig = AuditConfig()
 
 
 class DashboardConfig(Section):

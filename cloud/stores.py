@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from anxin.cloud.audit import keys as audit_keys
 from anxin.cloud.database.engines import make_engine
 from anxin.cloud.ingest.timeseries import SqlTimeSeries, TimeSeriesStore
 from anxin.cloud.registry.registry import Registry
@@ -21,6 +22,9 @@ class Stores:
 
 
 def open_stores(config: CloudConfig, create_schema: bool = True) -> Stores:
+    """The stores; also makes the configured audit key the one this process audits with."""
+    if config.audit.key is not None:
+        audit_keys.install(audit_keys.AuditKeys.from_settings(config.audit))
     registry = Registry(make_engine(config.registry.url))
     if config.timeseries.backend == "influxdb":
         from anxin.cloud.ingest.influx import InfluxTimeSeries

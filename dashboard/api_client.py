@@ -196,12 +196,22 @@ class ApiClient:
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/health")
 
-    def login(self, username: str, password: str, totp: str | None = None) -> Session:
-        """``totp``: the authenticator code, for accounts with a second factor."""
+    def login(
+        self,
+        username: str,
+        password: str,
+        totp: str | None = None,
+        client_address: str | None = None,
+    ) -> Session:
+        """``totp``: the authenticator code, for accounts with a second factor.
+        ``client_address``: the browser's, sent as X-Forwarded-For so that the API throttles
+        failed logins per browser rather than per console (list the console's address in
+        the API's ``api.trusted_proxies``)."""
         body = {"username": username, "password": password}
         if totp:
             body["totp"] = totp
-        data = self._call("POST", "/login", json=body)
+        forwarded = {"X-Forwarded-For": client_address} if client_address else {}
+        data = self._call("POST", "/login", json=body, extra_headers=forwarded)
         self._token = data["token"]
         return Session(
             token=data["token"],
@@ -247,8 +257,10 @@ class ApiClient:
 
     # --- plumbing -------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = {"Accept": "application/json"}
+    def _call(
+        self, method: str, path: str, extra_headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> Any:
+        headers = {"Accept": "application/json"} | (extra_headers or {})
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         url = self.base_url + path

@@ -25,7 +25,16 @@ from anxin.edge.radio import Advertisement, BoundDevice, Notification, Radio, ov
 from anxin.edge.readings import device_time_ms, is_raw_sample, readings_from
 from anxin.edge.status_server import StatusServer
 from anxin.edge.uplink import Uplink
-from anxin.protocol import UNITS, AlertMessage, CommandResult, Observation, encode
+from anxin.protocol import (
+    UNITS,
+    AlertMessage,
+    CommandResult,
+    Observation,
+    device_time_problem,
+    encode,
+    time_problem,
+    value_problem,
+)
 from anxin.runtime import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -256,6 +265,9 @@ class Gateway:
         ts_ms: int,
         device_ts_ms: int | None = None,
     ) -> None:
+        readings = self._plausible(device_id, readings, ts_ms)
+        if device_ts_ms is not None and device_time_problem(device_ts_ms) is not None:
+            device_ts_ms = None  # a device clock far off: the reading still counts
         if not readings:
             return
 
@@ -278,6 +290,22 @@ class Gateway:
         self.queue.put("observations", len(readings), bodies, sheddable)
         self.counters["observations"] += len(readings)
         self.uplink.wake()
+
+    def _plausible(
+        self, device_id: str, readings: list[tuple[str, float]], ts_ms: int
+    ) -> list[tuple[str, float]]:
+        """The readings the cloud accepts: a value outside its type's range, or any reading
+        while the gateway's clock is unset, is dropped and counted, never sent."""
+        problems = [time_problem(ts_ms)] if time_problem(ts_ms) else []
+        kept = []
+        for kind, value in readings:
+            problem = problems[0] if problems else value_problem(kind, value)
+            if problem is None:
+                kept.append((kind, value))
+            else:
+                self.counters["implausible_readings"] += 1
+                log.warning("dropped a %s reading from %s: %s", kind, device_id, problem)
+        return kept
 
     def act_on(self, findings: list[Finding]) -> list[Decision]:
         """Pass the detectors' findings through the alert policy; raise what it lets through.

@@ -7,6 +7,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,25 @@ MOSQUITTO = ("127.0.0.1", int(os.environ.get("ANXIN_TEST_MQTT_PORT", "1883")))
 POSTGRES_URL = os.environ.get(
     "ANXIN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+# The audit log needs a key in every process that writes or verifies it: one per test run,
+# in the environment so that the anxin commands tests start use it too.
+os.environ.setdefault("ANXIN_AUDIT__KEY", os.urandom(32).hex())
+
+
+@pytest.fixture(autouse=True, scope="session")
+def audit_key() -> Iterator[None]:
+    from anxin.cloud.audit import keys
+
+    with keys.using(keys.AuditKeys.from_texts(os.environ["ANXIN_AUDIT__KEY"])):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def audit_checkpoint_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's anxin commands anchor (and verify) the audit chain in a file of its own."""
+    monkeypatch.setenv("ANXIN_AUDIT__CHECKPOINT_FILE", str(tmp_path / "audit-checkpoints.jsonl"))
 
 
 def reachable(host: str, port: int) -> bool:

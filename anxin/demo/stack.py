@@ -11,31 +11,43 @@ from pathlib import Path
 from aiohttp import web
 from iotcore import Broker
 
+from anxin.cloud.audit import keys as audit_keys
 from anxin.cloud.ingest.worker import IngestWorker
 from anxin.cloud.registry.field_crypto import FieldCipher, new_key
 from anxin.cloud.service import bound_port, start_api, start_ingest
 from anxin.cloud.stores import Stores, open_stores
 from anxin.config import (
     ApiConfig,
+    AuditConfig,
     CloudConfig,
     DashboardConfig,
     DemoConfig,
     DeviceBindingConfig,
     EdgeConfig,
     GatewayConfig,
+    IngestConfig,
     MqttConfig,
     RegistryConfig,
     TimeSeriesConfig,
 )
 from anxin.dashboard.server import DashboardServer
+from anxin.demo.broker_watch import wait_until_broker_gone
 from anxin.demo.homes import LOGINS, DemoHome, demo_homes, demo_scenario, seed_registry
 from anxin.edge.gateway import Gateway
 from anxin.edge.simulation import gateway_radio
 from anxin.firmware_sim.runner import ScenarioRunner
 from anxin.firmware_sim.scenario_file import ScenarioFile, clock_seconds
-from anxin.runtime import wait_for_stop_signal
+from anxin.runtime import cancel_and_wait, wait_for_stop_signal
 
 log = logging.getLogger(__name__)
+
+# The demo's one ingest worker subscribes plainly, not through `$share` groups: rumqttd 0.20
+# (inside iotcore 0.4) panics in its router ("group must exists", Router::handle_disconnection)
+# when the only member of a share group leaves a persistent session holding a message not
+# yet acknowledged, and then serves no client at all; and a lone member coming back misses
+# part of what was published while it was away. A plain subscription of a persistent
+# session keeps every QoS 1 message across the worker's reconnects.
+EMBEDDED_BROKER_INGEST = IngestConfig(shared_group="")
 
 
 def pick_port(port: int) -> int:
@@ -54,6 +66,24 @@ def demo_encryption_key(data: Path) -> str:
     if not path.exists():
         path.touch(mode=0o600)
         path.write_text(new_key() + "\n", encoding="ascii")
+    path.chmod(0o600)
+    return path.read_text(encoding="ascii").strip()
+
+
+def start_embedded_broker(port: int) -> Broker:
+    """The demo's broker, listening on 127.0.0.1 (on a free port when ``port`` is 0)."""
+    broker = Broker(port=pick_port(port), listen="127.0.0.1")
+    broker.start()
+    return broker
+
+
+def demo_audit_key(data: Path) -> str:
+    """The key the demo's audit chain is signed with: made on the first run and kept
+    (readable by this user only) in the data folder, apart from the database."""
+    path = data / "audit.key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(audit_keys.new_key() + "\n", encoding="ascii")
     path.chmod(0o600)
     return path.read_text(encoding="ascii").strip()
 
@@ -91,9 +121,8 @@ class DemoStack:
         data = self.config.data_dir
         data.mkdir(parents=True, exist_ok=True)
         _remove_previous_run(data)
-        broker_port = pick_port(self.config.broker_port)
-        self.broker = Broker(port=broker_port, listen="127.0.0.1")
-        await asyncio.to_thread(self.broker.start)
+        self.broker = await asyncio.to_thread(start_embedded_broker, self.config.broker_port)
+        broker_port = self.broker.port
         # The embedded broker speaks MQTT 3.1.1 only; saying so spares every client the
         # MQTT 5 attempt that "auto" would make first.
         mqtt = MqttConfig(host="127.0.0.1", port=broker_port, protocol="3.1.1")
@@ -109,7 +138,17 @@ class DemoStack:
             ),
             # The demo's logins are printed for anyone to use: no second factor is asked
             # (a deployment asks workers and admins for a TOTP code; see api.second_factor_roles).
-            api=ApiConfig(host="127.0.0.1", port=self.config.api_port, second_factor_roles=()),
+            # The console, on this host, forwards the browser's address for login throttling.
+            api=ApiConfig(
+                host="127.0.0.1",
+                port=self.config.api_port,
+                second_factor_roles=(),
+                trusted_proxies=("127.0.0.1",),
+            ),
+            ingest=EMBEDDED_BROKER_INGEST,
+            audit=AuditConfig(
+                key=demo_audit_key(data), checkpoint_file=data / "audit-checkpoints.jsonl"
+            ),
         )
         self.stores = open_stores(cloud)
         seed_registry(
@@ -171,6 +210,12 @@ class DemoStack:
         if self.broker is not None:
             await asyncio.to_thread(self.broker.stop)
 
+    async def broker_gone(self) -> str:
+        """Returns, saying why, once the embedded broker has stopped serving."""
+        if self.broker is None:
+            return "it was never started"
+        return await wait_until_broker_gone(self.broker, "127.0.0.1")
+
     def banner(self) -> str:
         logins = "\n".join(
             f"    {login.username:<8} {login.password:<14} {login.display_name}" for login in LOGINS
@@ -208,9 +253,19 @@ def _timeline(scenario: ScenarioFile) -> str:
 
 def _remove_previous_run(data: Path) -> None:
     """The demo starts fresh each time; it removes only the files it creates itself."""
-    for pattern in ("registry.sqlite*", "timeseries.sqlite*", "edge-*.sqlite*"):
+    for pattern in (
+        "registry.sqlite*",
+        "timeseries.sqlite*",
+        "edge-*.sqlite*",
+        "audit-checkpoints.jsonl",  # checkpoints of the registry's audit chain, gone with it
+    ):
         for path in data.glob(pattern):
             path.unlink()
+
+
+class EmbeddedBrokerGone(ConnectionError):
+    """The demo's broker stopped serving: gateways and ingest are cut off, nothing more is
+    stored, so the demo stops rather than run on empty."""
 
 
 async def run_demo(config: DemoConfig) -> None:
@@ -218,7 +273,18 @@ async def run_demo(config: DemoConfig) -> None:
     try:
         await stack.start()
         print(stack.banner(), flush=True)
-        await wait_for_stop_signal()
+        stop = asyncio.create_task(wait_for_stop_signal())
+        broker_gone = asyncio.create_task(stack.broker_gone())
+        await asyncio.wait({stop, broker_gone}, return_when=asyncio.FIRST_COMPLETED)
+        reason = broker_gone.result() if broker_gone.done() else None
+        await cancel_and_wait(stop, broker_gone)
+        if reason is not None:
+            port = stack.broker.port if stack.broker else "?"
+            raise EmbeddedBrokerGone(
+                f"the embedded MQTT broker (rumqttd) on 127.0.0.1:{port} stopped serving: "
+                f"{reason}; gateways and ingest are disconnected and nothing more is stored, "
+                "so the demo stops"
+            )
         print("stopping…", flush=True)
     finally:
         await stack.stop()

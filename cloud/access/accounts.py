@@ -1,4 +1,5 @@
-"""User accounts: creating them, their notification preferences and their second factor.
+"""User accounts: creating them, their notification preferences and their second factor;
+disabling them and changing or resetting their passwords (which ends their sessions).
 
 Each function changes one user inside the caller's transaction and writes its audit entry
 there too. Problems raise ``AccountError`` naming the field, which the API answers with.
@@ -6,6 +7,7 @@ there too. Problems raise ``AccountError`` naming the field, which the API answe
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,10 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anxin.cloud.access import second_factor
-from anxin.cloud.access.passwords import hash_password
+from anxin.cloud.access.passwords import hash_password, verify_password
+from anxin.cloud.access.sessions import end_sessions
 from anxin.cloud.audit.chain import record
 from anxin.cloud.database.models import Person, User
 from anxin.cloud.registry.field_crypto import FieldCipher, FieldCryptoError, mask_phone
+from anxin.cloud.registry.registry import now_ms
 
 ROLES = ("admin", "worker", "family", "recipient")
 MIN_PASSWORD_CHARS = 10
@@ -43,11 +47,11 @@ class NewUser:
     email: str | None = None
 
 
-def password_problem(password: str, username: str) -> str | None:
+def password_problem(password: str, username: str, field: str = "password") -> str | None:
     if len(password) < MIN_PASSWORD_CHARS:
-        return f"'password' must have at least {MIN_PASSWORD_CHARS} characters"
+        return f"'{field}' must have at least {MIN_PASSWORD_CHARS} characters"
     if password.strip().lower() == username.lower():
-        return "'password' must not be the username"
+        return f"'{field}' must not be the username"
     return None
 
 
@@ -97,6 +101,86 @@ def create_user(session: Session, actor: str, new: NewUser) -> User:
         {"role": new.role, "community": new.community, "supervisor": new.supervisor},
     )
     return user
+
+
+def _user_for_update(session: Session, username: str) -> User:
+    user = session.get(User, username, with_for_update=True)
+    if user is None:
+        raise AccountError(404, "not_found", f"no user '{username}'")
+    return user
+
+
+def set_disabled(
+    session: Session, actor: str, username: str, disabled: bool, reason: str | None = None
+) -> User:
+    """Disable the account and end all its sessions, or enable it again."""
+    user = _user_for_update(session, username)
+    if disabled and username == actor:
+        raise AccountError(409, "own_account", "you may not disable your own account")
+    detail: dict[str, Any] = {}
+    if disabled:
+        if not user.disabled:
+            user.disabled_at_ms = now_ms()
+        user.disabled = True
+        detail["sessions_ended"] = end_sessions(session, username)
+    else:
+        user.disabled, user.disabled_at_ms = False, None
+    if reason:
+        detail["reason"] = reason
+    action = "user.disable" if disabled else "user.enable"
+    record(session, actor, action, f"users/{username}", user.person_id, detail or None)
+    return user
+
+
+def change_password(
+    session: Session, username: str, current: str, new: str, keep_token_hash: str | None
+) -> int | None:
+    """Replace the user's password and end their sessions but ``keep_token_hash``'s; how
+    many ended. None when ``current`` is wrong: the refusal is on record, nothing changed."""
+    user = _user_for_update(session, username)
+    if not verify_password(current, user.password_hash):
+        record(session, username, "user.password_change.refused", f"users/{username}", None)
+        return None
+    problem = password_problem(new, username, "new_password")
+    if problem is None and new == current:
+        problem = "'new_password' must differ from the current password"
+    if problem:
+        raise AccountError(400, "bad_parameter", problem)
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    ended = end_sessions(session, username, keep_token_hash)
+    record(
+        session,
+        username,
+        "user.password_change",
+        f"users/{username}",
+        user.person_id,
+        {"sessions_ended": ended},
+    )
+    return ended
+
+
+def reset_password(session: Session, actor: str, username: str, reason: str | None = None) -> str:
+    """Give the user a temporary password they must change at their next login, and end
+    all their sessions; returns the temporary password (shown to the administrator once)."""
+    if username == actor:
+        raise AccountError(
+            409, "own_account", "change your own password with POST /me/password instead"
+        )
+    user = _user_for_update(session, username)
+    temporary = secrets.token_urlsafe(12)  # 16 characters, 96 random bits
+    user.password_hash = hash_password(temporary)
+    user.must_change_password = True
+    ended = end_sessions(session, username)
+    record(
+        session,
+        actor,
+        "user.password_reset",
+        f"users/{username}",
+        user.person_id,
+        {"sessions_ended": ended} | ({"reason": reason} if reason else {}),
+    )
+    return temporary
 
 
 def list_users(session: Session, role: str | None = None) -> list[User]:
@@ -188,6 +272,7 @@ def user_json(user: User, cipher: FieldCipher | None) -> dict[str, Any]:
         "supervisor": user.supervisor,
         "person_id": user.person_id,
         "disabled": bool(user.disabled),
+        "must_change_password": bool(user.must_change_password),
         "second_factor": "enrolled" if user.totp_secret_enc else "none",
         "preferences": {
             "notify_channels": list(user.notify_channels or []),

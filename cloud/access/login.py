@@ -1,20 +1,24 @@
-"""Checking a login: password, second factor, lock-out after repeated failures.
+"""Checking a login: throttle, password, second factor.
 
-Every attempt, good or bad, is written to the audit log with the username tried. An
-unknown username costs the same password-hashing work as a known one and is locked out
-the same way (counted in memory), so neither timing nor answers tell which names exist.
+Every attempt, good or bad, is written to the audit log with the username tried and the
+client it came from. Before its password is looked at, an attempt is counted by the
+throttle (``login_throttle``: per client address, per address and account, per account),
+which may refuse it; hashing runs in a bounded pool of its own (``hash_pool``), which may
+turn it away when full. An unknown username costs the same hashing as a known one and is
+throttled the same way, so neither timing nor answers tell which names exist.
 """
 
 from __future__ import annotations
 
-import math
-import threading
+import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy.orm import Session
 
 from anxin.cloud.access import second_factor
+from anxin.cloud.access.hash_pool import HashPool, HashPoolBusy, HashTicket
+from anxin.cloud.access.login_throttle import Claim, LoginThrottle, Policy
 from anxin.cloud.access.passwords import (
     hash_password,
     needs_rehash,
@@ -28,11 +32,11 @@ from anxin.cloud.registry.field_crypto import FieldCipher, FieldCryptoError
 from anxin.cloud.registry.registry import Principal, Registry, now_ms
 from anxin.config import ApiConfig
 
-Outcome = Literal["ok", "bad_credentials", "locked", "totp_required", "bad_totp"]
+Outcome = Literal["ok", "bad_credentials", "locked", "busy", "totp_required", "bad_totp"]
 SecondFactor = Literal["verified", "not_required", "enrolment_required"]
-UNKNOWN_NAMES_KEPT = 10_000
 USERNAME_CHARS = 64
 ATTEMPTS = 5
+BUSY_RETRY_AFTER_S = 1
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class LoginResult:
     outcome: Outcome
     principal: Principal | None = None
     second_factor: SecondFactor = "not_required"
-    retry_after_s: int | None = None  # when locked
+    retry_after_s: int | None = None  # when locked or busy
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,6 @@ class _Snapshot:
     password_hash: str
     role: str
     disabled: bool
-    locked_until_ms: int | None
     totp_secret_enc: str | None
     totp_last_step: int | None
 
@@ -60,43 +63,80 @@ class LoginService:
         self.registry = registry
         self.cipher = cipher
         self.second_factor_roles = frozenset(api.second_factor_roles)
-        self.max_failures = api.lockout_failures
-        self.lockout_ms = int(api.lockout_minutes * 60_000)
-        self._unknown: dict[str, tuple[int, int]] = {}  # name -> (failures, locked until ms)
-        self._unknown_lock = threading.Lock()
+        self.throttle = LoginThrottle(registry, Policy.from_config(api))
+        self.hash_pool = HashPool(api.login_hash_threads, api.login_hash_queue)
 
-    def log_in(self, username: str, password: str, code: str | None) -> LoginResult:
-        """Check one attempt; the caller opens the session when the outcome is "ok"."""
+    async def log_in(
+        self, username: str, password: str, code: str | None, client: str
+    ) -> LoginResult:
+        """Check one attempt from ``client`` (see ``client_address``); the caller opens the
+        session when the outcome is "ok"."""
         at = now_ms()
+        try:
+            ticket = self.hash_pool.reserve()
+        except HashPoolBusy:
+            result = LoginResult("busy", retry_after_s=BUSY_RETRY_AFTER_S)
+            await self._audit(username, client, result, "busy")
+            return result
+        with ticket:
+            claim = await asyncio.to_thread(self.throttle.claim, client, username, at)
+            if not claim.allowed:
+                result = LoginResult("locked", retry_after_s=claim.retry_after_s)
+                await self._audit(username, client, result, "throttled")
+                return result
+            return await self._check(username, password, code, client, claim, ticket)
+
+    async def _check(
+        self,
+        username: str,
+        password: str,
+        code: str | None,
+        client: str,
+        claim: Claim,
+        ticket: HashTicket,
+    ) -> LoginResult:
         # A name longer than any stored one cannot exist: not worth a query.
-        snapshot = self._snapshot(username) if len(username) <= USERNAME_CHARS else None
+        snapshot = (
+            await asyncio.to_thread(self._snapshot, username)
+            if len(username) <= USERNAME_CHARS
+            else None
+        )
         if snapshot is None or snapshot.disabled:
-            spend_time_as_if_verifying(password)
-            result = self._unknown_name_failed(username, at)
-            self._audit(username, result, "unknown user" if snapshot is None else "disabled")
-            return result
-        password_ok = verify_password(password, snapshot.password_hash)
-        if snapshot.locked_until_ms is not None and snapshot.locked_until_ms > at:
-            result = _locked(snapshot.locked_until_ms, at)
-            self._audit(username, result, "locked")
-            return result
-        if not password_ok:
-            return self._failed(username, at, "bad_credentials", "wrong password")
+            await ticket.run(spend_time_as_if_verifying, password)
+            why = "unknown user" if snapshot is None else "disabled"
+            return await self._failed(username, client, claim, "bad_credentials", why)
+        if not await ticket.run(verify_password, password, snapshot.password_hash):
+            return await self._failed(username, client, claim, "bad_credentials", "wrong password")
         step: int | None = None
         if snapshot.totp_secret_enc is not None:
             if not code:
+                await asyncio.to_thread(self.throttle.password_was_right, claim, now_ms(), False)
                 result = LoginResult("totp_required")
-                self._audit(username, result, "no code")
+                await self._audit(username, client, result, "no code")
                 return result
             step = self._check_code(snapshot, code)
             if step is None:
-                return self._failed(username, at, "bad_totp", "wrong or reused code")
+                return await self._failed(
+                    username, client, claim, "bad_totp", "wrong or reused code"
+                )
             factor: SecondFactor = "verified"
         elif snapshot.role in self.second_factor_roles:
             factor = "enrolment_required"
         else:
             factor = "not_required"
-        return self._succeeded(username, password, snapshot, step, factor)
+        new_hash = (
+            await ticket.run(hash_password, password)
+            if needs_rehash(snapshot.password_hash)
+            else None
+        )
+        result = await asyncio.to_thread(
+            self._succeeded, username, client, snapshot, step, factor, new_hash
+        )
+        if result.outcome == "ok":
+            await asyncio.to_thread(self.throttle.password_was_right, claim, now_ms(), True)
+        elif result.outcome == "bad_totp":
+            result = self._locked_if_waiting(result, claim)
+        return result
 
     # --- steps ---------------------------------------------------------------------
 
@@ -109,7 +149,6 @@ class LoginService:
                 user.password_hash,
                 user.role,
                 bool(user.disabled),
-                user.locked_until_ms,
                 user.totp_secret_enc,
                 user.totp_last_step,
             )
@@ -121,33 +160,29 @@ class LoginService:
             return None  # no key, or the wrong one: nobody can log in with a code now
         return second_factor.accepted_step(secret, code, snapshot.totp_last_step)
 
-    def _failed(self, username: str, at: int, outcome: Outcome, why: str) -> LoginResult:
-        def change() -> LoginResult:
-            with self.registry.session() as session, session.begin():
-                user = session.get(User, username, with_for_update=True)
-                if user is None:
-                    return LoginResult(outcome)
-                user.failed_logins = (user.failed_logins or 0) + 1
-                result = LoginResult(outcome)
-                if user.failed_logins >= self.max_failures:
-                    user.failed_logins = 0
-                    user.locked_until_ms = at + self.lockout_ms
-                    result = _locked(user.locked_until_ms, at)
-                _audit_in(session, username, result, why)
-                return result
+    async def _failed(
+        self, username: str, client: str, claim: Claim, outcome: Outcome, why: str
+    ) -> LoginResult:
+        """The throttle counted the failure already; say so when it now makes them wait."""
+        result = self._locked_if_waiting(LoginResult(outcome), claim)
+        await self._audit(username, client, result, why)
+        return result
 
-        return audit_writer.retrying(change, ATTEMPTS)
+    @staticmethod
+    def _locked_if_waiting(result: LoginResult, claim: Claim) -> LoginResult:
+        if claim.wait_if_wrong_s is None:
+            return result
+        return LoginResult("locked", retry_after_s=claim.wait_if_wrong_s)
 
     def _succeeded(
         self,
         username: str,
-        password: str,
+        client: str,
         snapshot: _Snapshot,
         step: int | None,
         factor: SecondFactor,
+        new_hash: str | None,
     ) -> LoginResult:
-        new_hash = hash_password(password) if needs_rehash(snapshot.password_hash) else None
-
         def change() -> LoginResult:
             with self.registry.session() as session, session.begin():
                 user = session.get(User, username, with_for_update=True)
@@ -157,15 +192,13 @@ class LoginService:
                     if user.totp_last_step is not None and step <= user.totp_last_step:
                         # A concurrent login used the same code first.
                         result = LoginResult("bad_totp")
-                        _audit_in(session, username, result, "reused code")
+                        _audit_in(session, username, client, result, "reused code")
                         return result
                     user.totp_last_step = step
-                user.failed_logins = 0
-                user.locked_until_ms = None
                 if new_hash is not None and user.password_hash == snapshot.password_hash:
                     user.password_hash = new_hash
                 result = LoginResult("ok", second_factor=factor)
-                _audit_in(session, username, result, factor)
+                _audit_in(session, username, client, result, factor)
                 return result
 
         result = audit_writer.retrying(change, ATTEMPTS)
@@ -176,34 +209,17 @@ class LoginService:
             return LoginResult("bad_credentials")
         return LoginResult("ok", principal, factor)
 
-    def _unknown_name_failed(self, username: str, at: int) -> LoginResult:
-        key = username[:128]
-        with self._unknown_lock:
-            failures, locked_until = self._unknown.get(key, (0, 0))
-            if locked_until > at:
-                return _locked(locked_until, at)
-            failures += 1
-            if failures >= self.max_failures:
-                self._unknown[key] = (0, at + self.lockout_ms)
-                return _locked(at + self.lockout_ms, at)
-            if len(self._unknown) >= UNKNOWN_NAMES_KEPT:
-                self._unknown.clear()
-            self._unknown[key] = (failures, 0)
-        return LoginResult("bad_credentials")
-
-    def _audit(self, username: str, result: LoginResult, why: str) -> None:
+    async def _audit(self, username: str, client: str, result: LoginResult, why: str) -> None:
         def write() -> None:
             with self.registry.session() as session, session.begin():
-                _audit_in(session, username, result, why)
+                _audit_in(session, username, client, result, why)
 
-        audit_writer.retrying(write, ATTEMPTS)
-
-
-def _locked(until_ms: int, at: int) -> LoginResult:
-    return LoginResult("locked", retry_after_s=max(1, math.ceil((until_ms - at) / 1000)))
+        await asyncio.to_thread(audit_writer.retrying, write, ATTEMPTS)
 
 
-def _audit_in(session: Session, username: str, result: LoginResult, why: str) -> None:
+def _audit_in(
+    session: Session, username: str, client: str, result: LoginResult, why: str
+) -> None:
     ok = result.outcome == "ok"
     record(
         session,
@@ -211,5 +227,5 @@ def _audit_in(session: Session, username: str, result: LoginResult, why: str) ->
         "login" if ok else "login.failed",
         "login",
         None,
-        {"username": username[:64], "outcome": result.outcome, "why": why},
+        {"username": username[:64], "outcome": result.outcome, "why": why, "client": client},
     )

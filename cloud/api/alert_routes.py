@@ -13,21 +13,31 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 from sqlalchemy import select
 
-from anxin.cloud.api.alert_openapi import MAX_ALERT_ID, PATHS, SCHEMAS, TEXT_LIMIT
-from anxin.cloud.api.auth import principal_of, require_role
-from anxin.cloud.api.body import read_body
+from anxin.cloud.api import alert_answers as answer
+from anxin.cloud.api.auth import principal_of
 from anxin.cloud.api.context import ApiContext
 from anxin.cloud.api.errors import error
+from anxin.cloud.api.operation import MAX_ROW_ID, Answer, bind, operation, operations_of
 from anxin.cloud.care import alert_lifecycle
 from anxin.cloud.care.alert_lifecycle import ALL_STATUSES, LifecycleError
 from anxin.cloud.database.models import Alert, AlertTransition, Notification
 from anxin.cloud.registry.registry import Principal, Registry
 
-__all__ = ["PATHS", "SCHEMAS", "alert_json", "routes"]
+__all__ = ["OPERATIONS", "alert_json", "routes"]
 
+MAX_ALERT_ID = MAX_ROW_ID
+TEXT_LIMIT = 2000
+STATUS_LIST_PATTERN = "^(?:{0})(?:,(?:{0}))*$".format("|".join(ALL_STATUSES))
 STAFF = ("admin", "worker")
 # Who may take each step (scoping to the person comes after).
 ACTORS = {
@@ -41,29 +51,78 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=TEXT_L
 Required = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_LIMIT)
 ]
+NOTE = "why, in a few words (kept with the transition)"
+STAFF_TEXT = "admin, or a worker of the person's community"
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class NoteBody(Strict):
-    note: Text = ""
+class AlertNote(Strict):
+    note: Text = Field(default="", description=NOTE)
 
 
-class ResolveBody(Strict):
-    outcome: Required
-    note: Text = ""
+class AlertResolve(Strict):
+    outcome: Required = Field(description="what happened (for example: visited, she was fine)")
+    note: Text = Field(default="", description=NOTE)
 
 
-class DismissBody(Strict):
-    reason: Required
-    note: Text = ""
+class AlertDismiss(Strict):
+    reason: Required = Field(
+        description="why nothing is needed (for example: button pressed by mistake)"
+    )
+    note: Text = Field(default="", description=NOTE)
 
 
-class AssignBody(Strict):
+class AlertAssign(Strict):
     worker: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    note: Text = ""
+    note: Text = Field(default="", description=NOTE)
+
+
+def _statuses(text: object) -> tuple[str, ...]:
+    if not isinstance(text, str):
+        raise ValueError("must be a comma-separated list of statuses")
+    statuses = tuple(s for s in text.split(",") if s)
+    unknown = [s for s in statuses if s not in ALL_STATUSES]
+    if unknown:
+        raise ValueError(f"unknown status {unknown[0]!r}; use {', '.join(ALL_STATUSES)}")
+    return statuses
+
+
+Statuses = Annotated[
+    tuple[str, ...],
+    BeforeValidator(_statuses),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": STATUS_LIST_PATTERN,
+            "description": "comma-separated: " + ", ".join(ALL_STATUSES),
+        }
+    ),
+]
+
+
+class PersonAlertsQuery(BaseModel):
+    status: Statuses | None = None
+
+
+class AlertsQuery(PersonAlertsQuery):
+    person_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="only this person's alerts (404 when the caller may not see the person)",
+    )
+
+
+ALERT_ID = {"alert_id": Annotated[int, Field(ge=0, le=MAX_ALERT_ID)]}
+NOT_FOUND = Answer("unknown, or not visible to the caller")
+CONFLICT = Answer(
+    "illegal_transition: the alert's status does not allow this (it may have just changed)"
+)
+STEP_ANSWERS = {200: Answer("the alert", answer.AlertDetail), 404: NOT_FOUND, 409: CONFLICT}
+LIST_ANSWERS = {200: Answer("alerts, newest first", list[answer.Alert]), 404: NOT_FOUND}
 
 
 def iso(ms: int | None) -> str | None:
@@ -128,30 +187,11 @@ def _notification_json(row: Notification) -> dict[str, Any]:
     }
 
 
-def _statuses(request: web.Request) -> list[str]:
-    statuses = [s for s in request.query.get("status", "").split(",") if s]
-    unknown = [s for s in statuses if s not in ALL_STATUSES]
-    if unknown:
-        raise error(
-            400,
-            "bad_parameter",
-            f"'status': unknown status {unknown[0]!r}; use {', '.join(ALL_STATUSES)}",
-        )
-    return statuses
-
-
 def _alert_id(request: web.Request) -> int:
     text = request.match_info["alert_id"]
     if not text.isdigit() or len(text) > 15:
         raise error(400, "bad_parameter", f"'alert_id' must be a whole number, got '{text}'")
     return int(text)
-
-
-async def _optional_body(request: web.Request, model: type[NoteBody]) -> NoteBody:
-    """An empty body is the same as ``{}`` (acknowledging needs nothing more)."""
-    if not (await request.read()).strip():
-        return model()
-    return await read_body(request, model)
 
 
 class AlertHandlers:
@@ -160,18 +200,31 @@ class AlertHandlers:
 
     # --- reads ------------------------------------------------------------------------
 
-    async def list_alerts(self, request: web.Request) -> web.Response:
-        statuses = _statuses(request)
-        person_id = request.query.get("person_id")
-        return web.json_response(await self._listing(request, statuses, person_id))
+    @operation(
+        "GET",
+        "/alerts",
+        "Alerts of the persons the caller may see, newest first",
+        LIST_ANSWERS,
+        query=AlertsQuery,
+    )
+    async def list_alerts(self, request: web.Request, query: AlertsQuery) -> list[dict[str, Any]]:
+        return await self._listing(request, query.status or (), query.person_id)
 
-    async def person_alerts(self, request: web.Request) -> web.Response:
-        statuses = _statuses(request)
-        person_id = request.match_info["person_id"]
-        return web.json_response(await self._listing(request, statuses, person_id))
+    @operation(
+        "GET",
+        "/persons/{person_id}/alerts",
+        "One person's alerts, newest first",
+        LIST_ANSWERS,
+        query=PersonAlertsQuery,
+        path_params={"person_id": Annotated[str, Field(min_length=1, max_length=64)]},
+    )
+    async def person_alerts(
+        self, request: web.Request, query: PersonAlertsQuery
+    ) -> list[dict[str, Any]]:
+        return await self._listing(request, query.status or (), request.match_info["person_id"])
 
     async def _listing(
-        self, request: web.Request, statuses: list[str], person_id: str | None
+        self, request: web.Request, statuses: tuple[str, ...], person_id: str | None
     ) -> list[dict[str, Any]]:
         principal = principal_of(request)
         if person_id is not None and not await asyncio.to_thread(
@@ -179,7 +232,7 @@ class AlertHandlers:
         ):
             raise error(404, "not_found", "no such person that you may see")
         alerts = await asyncio.to_thread(
-            self.registry.alerts_visible_to, principal, statuses or None
+            self.registry.alerts_visible_to, principal, list(statuses) or None
         )
         names = {
             p.id: p.name
@@ -191,10 +244,17 @@ class AlertHandlers:
             if person_id is None or alert.person_id == person_id
         ]
 
-    async def get_alert(self, request: web.Request) -> web.Response:
+    @operation(
+        "GET",
+        "/alerts/{alert_id}",
+        "One alert with its transitions and notifications",
+        {200: Answer("the alert", answer.AlertDetail), 404: NOT_FOUND},
+        path_params=ALERT_ID,
+    )
+    async def get_alert(self, request: web.Request) -> dict[str, Any]:
         alert_id = _alert_id(request)
         principal = principal_of(request)
-        return web.json_response(await asyncio.to_thread(self._detail, principal, alert_id))
+        return await asyncio.to_thread(self._detail, principal, alert_id)
 
     def _visible_alert(self, principal: Principal, alert_id: int) -> Alert:
         """The alert if the caller may see it; 404 (the same as a missing one) otherwise."""
@@ -233,30 +293,73 @@ class AlertHandlers:
 
     # --- steps ------------------------------------------------------------------------
 
-    async def acknowledge(self, request: web.Request) -> web.Response:
-        require_role(request, *ACTORS["acknowledge"])
-        body = await _optional_body(request, NoteBody)
+    @operation(
+        "POST",
+        "/alerts/{alert_id}/acknowledge",
+        "Acknowledge an open alert (stops its escalation)",
+        STEP_ANSWERS,
+        description=STAFF_TEXT + ", or a linked family member",
+        roles=ACTORS["acknowledge"],
+        body=AlertNote,
+        body_required=False,
+        path_params=ALERT_ID,
+    )
+    async def acknowledge(self, request: web.Request, body: AlertNote) -> dict[str, Any]:
         return await self._step(request, "acknowledge", body.note)
 
-    async def start(self, request: web.Request) -> web.Response:
-        require_role(request, *ACTORS["start"])
-        body = await _optional_body(request, NoteBody)
+    @operation(
+        "POST",
+        "/alerts/{alert_id}/start",
+        "Start work on an open or acknowledged alert",
+        STEP_ANSWERS,
+        description=STAFF_TEXT,
+        roles=ACTORS["start"],
+        body=AlertNote,
+        body_required=False,
+        path_params=ALERT_ID,
+    )
+    async def start(self, request: web.Request, body: AlertNote) -> dict[str, Any]:
         return await self._step(request, "start", body.note)
 
-    async def resolve(self, request: web.Request) -> web.Response:
-        require_role(request, *ACTORS["resolve"])
-        body = await read_body(request, ResolveBody)
+    @operation(
+        "POST",
+        "/alerts/{alert_id}/resolve",
+        "Resolve an acknowledged or in-progress alert, saying what happened",
+        STEP_ANSWERS,
+        description=STAFF_TEXT,
+        roles=ACTORS["resolve"],
+        body=AlertResolve,
+        path_params=ALERT_ID,
+    )
+    async def resolve(self, request: web.Request, body: AlertResolve) -> dict[str, Any]:
         return await self._step(request, "resolve", body.note, body.outcome)
 
-    async def dismiss(self, request: web.Request) -> web.Response:
-        require_role(request, *ACTORS["dismiss"])
-        body = await read_body(request, DismissBody)
+    @operation(
+        "POST",
+        "/alerts/{alert_id}/dismiss",
+        "Dismiss an alert that needs nothing (a false alarm), saying why",
+        STEP_ANSWERS,
+        description=STAFF_TEXT,
+        roles=ACTORS["dismiss"],
+        body=AlertDismiss,
+        path_params=ALERT_ID,
+    )
+    async def dismiss(self, request: web.Request, body: AlertDismiss) -> dict[str, Any]:
         return await self._step(request, "dismiss", body.note, body.reason)
 
-    async def assign(self, request: web.Request) -> web.Response:
-        principal = require_role(request, *STAFF)
+    @operation(
+        "POST",
+        "/alerts/{alert_id}/assign",
+        "Assign an active alert to a worker of the person's community",
+        STEP_ANSWERS,
+        description=STAFF_TEXT,
+        roles=STAFF,
+        body=AlertAssign,
+        path_params=ALERT_ID,
+    )
+    async def assign(self, request: web.Request, body: AlertAssign) -> dict[str, Any]:
+        principal = principal_of(request)
         alert_id = _alert_id(request)
-        body = await read_body(request, AssignBody)
 
         def work() -> dict[str, Any]:
             self._visible_alert(principal, alert_id)
@@ -269,11 +372,11 @@ class AlertHandlers:
                     raise _http_error(exc) from None
             return self._detail(principal, alert_id)
 
-        return web.json_response(await asyncio.to_thread(work))
+        return await asyncio.to_thread(work)
 
     async def _step(
         self, request: web.Request, action: str, note: str, outcome: str | None = None
-    ) -> web.Response:
+    ) -> dict[str, Any]:
         principal = principal_of(request)
         alert_id = _alert_id(request)
 
@@ -290,7 +393,10 @@ class AlertHandlers:
                     raise error(400, "bad_parameter", str(exc)) from None
             return self._detail(principal, alert_id)
 
-        return web.json_response(await asyncio.to_thread(work))
+        return await asyncio.to_thread(work)
+
+
+OPERATIONS = operations_of(AlertHandlers)
 
 
 def _http_error(exc: LifecycleError) -> web.HTTPException:
@@ -299,15 +405,4 @@ def _http_error(exc: LifecycleError) -> web.HTTPException:
 
 
 def routes(ctx: ApiContext, prefix: str) -> list[web.RouteDef]:
-    handlers = AlertHandlers(ctx)
-    one = f"{prefix}/alerts/{{alert_id}}"
-    return [
-        web.get(f"{prefix}/alerts", handlers.list_alerts),
-        web.get(one, handlers.get_alert),
-        web.post(f"{one}/acknowledge", handlers.acknowledge),
-        web.post(f"{one}/start", handlers.start),
-        web.post(f"{one}/resolve", handlers.resolve),
-        web.post(f"{one}/dismiss", handlers.dismiss),
-        web.post(f"{one}/assign", handlers.assign),
-        web.get(f"{prefix}/persons/{{person_id}}/alerts", handlers.person_alerts),
-    ]
+    return bind(AlertHandlers(ctx), prefix)

@@ -8,21 +8,37 @@ from anxin.cloud.api import (
     account_routes,
     alert_routes,
     care_routes,
+    enrol,
+    handlers,
     observation_routes,
+    openapi,
     registry_routes,
+    security_routes,
 )
 from anxin.cloud.api.auth import make_auth_middleware
 from anxin.cloud.api.context import ApiContext
 from anxin.cloud.api.enrol import EnrolHandler
+from anxin.cloud.api.error_middleware import json_errors
 from anxin.cloud.api.handlers import Handlers
-from anxin.cloud.api.openapi import openapi_document
+from anxin.cloud.api.json_body import MAX_BODY_BYTES
+from anxin.cloud.api.openapi import OpenApi, openapi_document
+from anxin.cloud.api.operation import bind
 from anxin.cloud.gateways.enrolment import Enrolment
 from anxin.cloud.ingest.timeseries import TimeSeriesStore
 from anxin.cloud.registry.registry import Registry
 from anxin.config import ApiConfig, CloudConfig
 
 API_PREFIX = "/api/v1"
-AREAS = (registry_routes, alert_routes, care_routes, account_routes, observation_routes)
+ROUTED = (
+    registry_routes,
+    alert_routes,
+    care_routes,
+    account_routes,
+    observation_routes,
+    security_routes,
+)
+# Every area's operations go into the document.
+AREAS = (handlers, enrol, openapi, *ROUTED)
 
 
 def create_app(
@@ -38,22 +54,18 @@ def create_app(
         api=ApiConfig(session_ttl_s=session_ttl_s, second_factor_roles=())
     )
     context = ApiContext(registry, timeseries, config)
-    handlers = Handlers(registry, timeseries, session_ttl_s)
-    enrol = EnrolHandler(enrolment or Enrolment(registry, config))
     app = web.Application(
-        middlewares=[make_auth_middleware(registry, API_PREFIX, config.api.session_idle_s)]
+        middlewares=[
+            json_errors,
+            make_auth_middleware(registry, API_PREFIX, config.api.session_idle_s),
+        ],
+        client_max_size=MAX_BODY_BYTES,
     )
-    routes = [
-        web.get(f"{API_PREFIX}/health", handlers.health),
-        web.post(f"{API_PREFIX}/gateways/enrol", enrol.enrol),
-    ]
-    for area in AREAS:
+    health = Handlers(registry, timeseries, session_ttl_s, config.ingest.stalled_after_s)
+    routes = bind(health, API_PREFIX)
+    routes += bind(EnrolHandler(enrolment or Enrolment(registry, config)), API_PREFIX)
+    routes += bind(OpenApi(openapi_document(API_PREFIX, AREAS)), API_PREFIX)
+    for area in ROUTED:
         routes.extend(area.routes(context, API_PREFIX))
     app.add_routes(routes)
-    document = openapi_document(API_PREFIX, AREAS)
-
-    async def serve_openapi(_request: web.Request) -> web.Response:
-        return web.json_response(document)
-
-    app.router.add_get(f"{API_PREFIX}/openapi.json", serve_openapi)
     return app

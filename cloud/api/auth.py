@@ -25,8 +25,16 @@ log = logging.getLogger(__name__)
 PUBLIC_PATHS = frozenset({"/health", "/login", "/openapi.json", "/gateways/enrol"})
 # What a session without the second factor its role needs may do: enrol one, and leave.
 RESTRICTED_ALLOWED = frozenset(
-    {("GET", "/me"), ("POST", "/me/totp"), ("POST", "/me/totp/confirm"), ("POST", "/logout")}
+    {
+        ("GET", "/me"),
+        ("POST", "/me/totp"),
+        ("POST", "/me/totp/confirm"),
+        ("POST", "/me/password"),
+        ("POST", "/logout"),
+    }
 )
+# What a session may do while its password, reset by an administrator, awaits a new one.
+PASSWORD_CHANGE_ALLOWED = frozenset({("GET", "/me"), ("POST", "/me/password"), ("POST", "/logout")})
 PRINCIPAL = web.RequestKey("principal", Principal)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -52,7 +60,11 @@ def make_auth_middleware(
             raise error(401, "login_required", "log in first: send 'Authorization: Bearer <token>'")
         check = await asyncio.to_thread(registry.check_session, token, idle_s)
         if check.principal is None:
-            refusal = error(401, "session_expired", "the session token is unknown or has expired")
+            refusal = (
+                error(401, "account_disabled", "this account has been disabled")
+                if check.reason == "disabled"
+                else error(401, "session_expired", "the session token is unknown or has expired")
+            )
             if check.username is not None:
                 await _audit(registry, check.username, request, path, 401, check.reason)
             raise refusal
@@ -60,6 +72,15 @@ def make_auth_middleware(
         request[PRINCIPAL] = principal
         status = 500
         try:
+            if (
+                principal.must_change_password
+                and (request.method, path) not in PASSWORD_CHANGE_ALLOWED
+            ):
+                raise error(
+                    403,
+                    "password_change_required",
+                    "your password was reset: choose a new one with POST /me/password first",
+                )
             if principal.restricted and (request.method, path) not in RESTRICTED_ALLOWED:
                 raise error(
                     403,

@@ -19,23 +19,31 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from anxin.cloud.api.auth import principal_of, require_role
-from anxin.cloud.api.body import read_body
-from anxin.cloud.api.care_openapi import PATHS, SCHEMAS
+from anxin.cloud.api import care_answers as answer
+from anxin.cloud.api.auth import principal_of
+from anxin.cloud.api.care_answers import ITEMS_SCHEMA, FollowUpStatus, Kind, Status
 from anxin.cloud.api.context import ApiContext
 from anxin.cloud.api.errors import error
+from anxin.cloud.api.operation import Answer, RowId, bind, operation, operations_of
+from anxin.cloud.api.registry_bodies import PersonId
 from anxin.cloud.care import barthel, follow_ups, interventions
 from anxin.cloud.care.follow_up_rules import RuleSet, load_rules, rules_json
 from anxin.cloud.database.models import Alert, FollowUp, Intervention, Person, User
 from anxin.cloud.registry.registry import Principal, now_ms
 
-__all__ = ["PATHS", "SCHEMAS", "routes"]
+__all__ = ["OPERATIONS", "routes"]
 
 PERSON_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 USERNAME = r"^[A-Za-z0-9_.@-]{1,64}$"
+RULE_ID = r"^[a-z][a-z0-9_]{0,63}$"
 MAX_ID = 2**31 - 1  # the id columns are 32-bit integers
 WRITERS = ("admin", "worker")
 Result = TypeVar("Result")
+PERSON = {"person_id": PersonId}
+INTERVENTION = {"intervention_id": RowId}
+FOLLOW_UP = {"follow_up_id": RowId}
+NOT_FOUND = Answer("unknown, or not visible to the caller")
+CONFLICT = Answer("the task or follow-up is in a status that does not allow this")
 
 
 def _no_nul(text: str) -> str:
@@ -59,9 +67,13 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 class InterventionCreate(Body):
-    kind: Literal[interventions.KINDS]  # type: ignore[valid-type]
-    assigned_to: str | None = Field(default=None, pattern=USERNAME)
-    due_at: datetime | None = None
+    kind: Kind
+    assigned_to: str | None = Field(
+        default=None,
+        pattern=USERNAME,
+        description="a worker of the person's community; unset: the one with fewest tasks",
+    )
+    due_at: datetime | None = Field(default=None, description="unset: a default per kind")
     notes: Text = ""
 
     _due = field_validator("due_at")(_utc)
@@ -72,6 +84,10 @@ class InterventionCreateForPerson(InterventionCreate):
 
 
 class InterventionPatch(Body):
+    """Send at least one field; none may be null."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
     assigned_to: str | None = Field(default=None, pattern=USERNAME)
     due_at: datetime | None = None
     notes: Text | None = None
@@ -79,21 +95,24 @@ class InterventionPatch(Body):
     _due = field_validator("due_at")(_utc)
 
 
-class Complete(Body):
+class InterventionComplete(Body):
     outcome: Required
 
 
-class Cancel(Body):
+class InterventionCancel(Body):
     reason: Required
 
 
-class AssessmentCreate(Body):
-    assessed_on: date
-    items: dict[str, Any]
-    total: int | None = None
+class BarthelAssessmentCreate(Body):
+    assessed_on: date = Field(description="not in the future")
+    # Checked item by item by the scoring, which names a wrong item and its allowed scores.
+    items: Annotated[dict[str, Any], ITEMS_SCHEMA]
+    total: int | None = Field(  # the Barthel index runs 0-100
+        default=None, ge=0, le=100, description="if sent, must match items"
+    )
     assessed_by: (
         Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_no_nul)] | None
-    ) = None
+    ) = Field(default=None, description="unset: the caller")
     notes: Text = ""
 
 
@@ -104,6 +123,25 @@ class FollowUpClose(Body):
 
 class Evaluate(Body):
     person_id: str | None = Field(default=None, pattern=PERSON_ID.pattern)
+
+
+# --- query strings ----------------------------------------------------------------------
+
+
+class PersonInterventionsQuery(BaseModel):
+    status: Status | None = None
+
+
+class InterventionsQuery(PersonInterventionsQuery):
+    kind: Kind | None = None
+    assigned_to: str | None = Field(default=None, pattern=USERNAME)
+    person_id: str | None = Field(default=None, pattern=PERSON_ID.pattern)
+
+
+class FollowUpsQuery(BaseModel):
+    status: FollowUpStatus | None = None
+    person_id: str | None = Field(default=None, pattern=PERSON_ID.pattern)
+    rule_id: str | None = Field(default=None, pattern=RULE_ID)
 
 
 def _ms(moment: datetime | None) -> int | None:
@@ -133,20 +171,6 @@ def _path_id(request: web.Request, name: str, what: str) -> int:
     value = int(text)
     if not 1 <= value <= MAX_ID:
         raise error(404, "not_found", f"no {what} {value} that you may see")
-    return value
-
-
-def _query_choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | None:
-    value = request.query.get(name)
-    if value is not None and value not in allowed:
-        raise error(400, "bad_parameter", f"'{name}' must be one of {', '.join(allowed)}")
-    return value
-
-
-def _query_pattern(request: web.Request, name: str, pattern: str) -> str | None:
-    value = request.query.get(name)
-    if value is not None and not re.match(pattern, value):
-        raise error(400, "bad_parameter", f"'{name}' does not look like a valid {name}")
     return value
 
 
@@ -195,10 +219,20 @@ class CareApi:
 
     # --- interventions -------------------------------------------------------------------
 
-    async def person_interventions(self, request: web.Request) -> web.Response:
+    @operation(
+        "GET",
+        "/persons/{person_id}/interventions",
+        "A person's care tasks, newest first",
+        {200: Answer("interventions", list[answer.Intervention]), 404: NOT_FOUND},
+        query=PersonInterventionsQuery,
+        path_params=PERSON,
+    )
+    async def person_interventions(
+        self, request: web.Request, query: PersonInterventionsQuery
+    ) -> list[dict[str, Any]]:
         principal = principal_of(request)
         person_id = request.match_info["person_id"]
-        status = _query_choice(request, "status", interventions.STATUSES)
+        status = query.status
 
         def work() -> list[dict[str, Any]]:
             with self.registry.session() as session:
@@ -209,18 +243,38 @@ class CareApi:
                 tasks = session.scalars(query.order_by(Intervention.id.desc()))
                 return [_task_json(t, person.name) for t in tasks]
 
-        return web.json_response(await self._in_thread(work))
+        return await self._in_thread(work)
 
-    async def create_for_person(self, request: web.Request) -> web.Response:
-        principal = require_role(request, *WRITERS)
+    @operation(
+        "POST",
+        "/persons/{person_id}/interventions",
+        "Create a care task for a person (admin, worker of the community)",
+        {201: Answer("created", answer.Intervention), 404: NOT_FOUND},
+        body=InterventionCreateForPerson,
+        roles=WRITERS,
+        path_params=PERSON,
+    )
+    async def create_for_person(
+        self, request: web.Request, body: InterventionCreateForPerson
+    ) -> dict[str, Any]:
+        principal = principal_of(request)
         person_id = request.match_info["person_id"]
-        body = await read_body(request, InterventionCreateForPerson)
         return await self._create(principal, person_id, body, body.alert_id)
 
-    async def create_from_alert(self, request: web.Request) -> web.Response:
-        principal = require_role(request, *WRITERS)
+    @operation(
+        "POST",
+        "/alerts/{alert_id}/interventions",
+        "Create a care task from an alert (for the alert's person)",
+        {201: Answer("created", answer.Intervention), 404: NOT_FOUND},
+        body=InterventionCreate,
+        roles=WRITERS,
+        path_params={"alert_id": RowId},
+    )
+    async def create_from_alert(
+        self, request: web.Request, body: InterventionCreate
+    ) -> dict[str, Any]:
+        principal = principal_of(request)
         alert_id = _path_id(request, "alert_id", "alert")
-        body = await read_body(request, InterventionCreate)
 
         def person_of_alert() -> str:
             with self.registry.session() as session:
@@ -239,7 +293,7 @@ class CareApi:
 
     async def _create(
         self, principal: Principal, person_id: str, body: InterventionCreate, alert_id: int | None
-    ) -> web.Response:
+    ) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             with self.registry.session() as session, session.begin():
                 person = self._check_person(session, principal, person_id)
@@ -258,14 +312,22 @@ class CareApi:
                 )
                 return _task_json(task, person.name)
 
-        return web.json_response(await self._in_thread(work), status=201)
+        return await self._in_thread(work)
 
-    async def list_interventions(self, request: web.Request) -> web.Response:
+    @operation(
+        "GET",
+        "/interventions",
+        "Care tasks the caller may see (a worker: their community's and those assigned to "
+        "them), newest first, at most 1000",
+        {200: Answer("interventions", list[answer.Intervention])},
+        query=InterventionsQuery,
+    )
+    async def list_interventions(
+        self, request: web.Request, query: InterventionsQuery
+    ) -> list[dict[str, Any]]:
         principal = principal_of(request)
-        status = _query_choice(request, "status", interventions.STATUSES)
-        kind = _query_choice(request, "kind", interventions.KINDS)
-        assigned_to = _query_pattern(request, "assigned_to", USERNAME)
-        person_id = _query_pattern(request, "person_id", PERSON_ID.pattern)
+        status, kind = query.status, query.kind
+        assigned_to, person_id = query.assigned_to, query.person_id
 
         def work() -> list[dict[str, Any]]:
             with self.registry.session() as session:
@@ -289,9 +351,16 @@ class CareApi:
                 rows = session.execute(query.order_by(Intervention.id.desc()).limit(1000))
                 return [_task_json(task, name) for task, name in rows]
 
-        return web.json_response(await self._in_thread(work))
+        return await self._in_thread(work)
 
-    async def get_intervention(self, request: web.Request) -> web.Response:
+    @operation(
+        "GET",
+        "/interventions/{intervention_id}",
+        "One care task",
+        {200: Answer("the intervention", answer.Intervention), 404: NOT_FOUND},
+        path_params=INTERVENTION,
+    )
+    async def get_intervention(self, request: web.Request) -> dict[str, Any]:
         principal = principal_of(request)
         task_id = _path_id(request, "intervention_id", "intervention")
 
@@ -299,12 +368,22 @@ class CareApi:
             with self.registry.session() as session:
                 return _task_json(self._check_task(session, principal, task_id))
 
-        return web.json_response(await self._in_thread(work))
+        return await self._in_thread(work)
 
-    async def patch_intervention(self, request: web.Request) -> web.Response:
-        principal = require_role(request, *WRITERS)
+    @operation(
+        "PATCH",
+        "/interventions/{intervention_id}",
+        "Reassign, reschedule or annotate an open or in-progress task",
+        {200: Answer("the intervention", answer.Intervention), 404: NOT_FOUND},
+        body=InterventionPatch,
+        roles=WRITERS,
+        path_params=INTERVENTION,
+    )
+    async def patch_intervention(
+        self, request: web.Request, body: InterventionPatch
+    ) -> dict[str, Any]:
+        principal = principal_of(request)
         task_id = _path_id(request, "intervention_id", "intervention")
-        body = await read_body(request, InterventionPatch)
         changes: dict[str, Any] = {}
         for name in body.model_fields_set:
             value = getattr(body, name)
@@ -324,37 +403,75 @@ class CareApi:
                 )
                 return _task_json(task)
 
-        return web.json_response(await self._in_thread(work))
+        return await self._in_thread(work)
 
-    def _transition(self, action: str) -> Callable[[web.Request], Any]:
-        async def handle(request: web.Request) -> web.Response:
-            principal = require_role(request, *WRITERS)
-            task_id = _path_id(request, "intervention_id", "intervention")
-            text: str | None = None
-            if action == "complete":
-                text = (await read_body(request, Complete)).outcome
-            elif action == "cancel":
-                text = (await read_body(request, Cancel)).reason
+    @operation(
+        "POST",
+        "/interventions/{intervention_id}/start",
+        "open -> in_progress (409 illegal_transition from a status that does not allow it)",
+        {200: Answer("the intervention", answer.Intervention), 404: NOT_FOUND, 409: CONFLICT},
+        roles=WRITERS,
+        path_params=INTERVENTION,
+    )
+    async def start(self, request: web.Request) -> dict[str, Any]:
+        return await self._transition(request, "start", None)
 
-            def work() -> dict[str, Any]:
-                with self.registry.session() as session, session.begin():
-                    self._check_task(session, principal, task_id)
-                    who, at = principal.username, now_ms()
-                    if action == "start":
-                        task = interventions.start(session, task_id, actor=who, at_ms=at)
-                    elif action == "complete":
-                        task = interventions.complete(session, task_id, text, actor=who, at_ms=at)
-                    else:
-                        task = interventions.cancel(session, task_id, text, actor=who, at_ms=at)
-                    return _task_json(task)
+    @operation(
+        "POST",
+        "/interventions/{intervention_id}/complete",
+        "in_progress -> done, with the outcome (409 illegal_transition from a status that "
+        "does not allow it)",
+        {200: Answer("the intervention", answer.Intervention), 404: NOT_FOUND, 409: CONFLICT},
+        body=InterventionComplete,
+        roles=WRITERS,
+        path_params=INTERVENTION,
+    )
+    async def complete(self, request: web.Request, body: InterventionComplete) -> dict[str, Any]:
+        return await self._transition(request, "complete", body.outcome)
 
-            return web.json_response(await self._in_thread(work))
+    @operation(
+        "POST",
+        "/interventions/{intervention_id}/cancel",
+        "open or in_progress -> cancelled, with the reason (409 illegal_transition from a "
+        "status that does not allow it)",
+        {200: Answer("the intervention", answer.Intervention), 404: NOT_FOUND, 409: CONFLICT},
+        body=InterventionCancel,
+        roles=WRITERS,
+        path_params=INTERVENTION,
+    )
+    async def cancel(self, request: web.Request, body: InterventionCancel) -> dict[str, Any]:
+        return await self._transition(request, "cancel", body.reason)
 
-        return handle
+    async def _transition(
+        self, request: web.Request, action: str, text: str | None
+    ) -> dict[str, Any]:
+        principal = principal_of(request)
+        task_id = _path_id(request, "intervention_id", "intervention")
+
+        def work() -> dict[str, Any]:
+            with self.registry.session() as session, session.begin():
+                self._check_task(session, principal, task_id)
+                who, at = principal.username, now_ms()
+                if action == "start":
+                    task = interventions.start(session, task_id, actor=who, at_ms=at)
+                elif action == "complete":
+                    task = interventions.complete(session, task_id, text, actor=who, at_ms=at)
+                else:
+                    task = interventions.cancel(session, task_id, text, actor=who, at_ms=at)
+                return _task_json(task)
+
+        return await self._in_thread(work)
 
     # --- assessments -----------------------------------------------------------------------
 
-    async def list_assessments(self, request: web.Request) -> web.Response:
+    @operation(
+        "GET",
+        "/persons/{person_id}/assessments",
+        "A person's Barthel Index assessments, newest first",
+        {200: Answer("assessments", list[answer.BarthelAssessment]), 404: NOT_FOUND},
+        path_params=PERSON,
+    )
+    async def list_assessments(self, request: web.Request) -> list[dict[str, Any]]:
         principal = principal_of(request)
         person_id = request.match_info["person_id"]
 
@@ -364,12 +481,23 @@ class CareApi:
                 found = barthel.assessments_of(session, person_id)
                 return [barthel.assessment_json(a) for a in found]
 
-        return web.json_response(await self._in_thread(work))
+        return await self._in_thread(work)
 
-    async def create_assessment(self, request: web.Request) -> web.Response:
-        principal = require_role(request, *WRITERS)
+    @operation(
+        "POST",
+        "/persons/{person_id}/assessments",
+        "Record a Barthel Index assessment; the total is computed here (a sent total that "
+        "disagrees is refused)",
+        {201: Answer("recorded", answer.BarthelAssessment), 404: NOT_FOUND},
+        body=BarthelAssessmentCreate,
+        roles=WRITERS,
+        path_params=PERSON,
+    )
+    async def create_assessment(
+        self, request: web.Request, body: BarthelAssessmentCreate
+    ) -> dict[str, Any]:
+        principal = principal_of(request)
         person_id = request.match_info["person_id"]
-        body = await read_body(request, AssessmentCreate)
         if body.assessed_on > datetime.now(UTC).date():
             raise error(400, "bad_parameter", "assessed_on: cannot be in the future")
 
@@ -389,15 +517,23 @@ class CareApi:
                 )
                 return barthel.assessment_json(assessment)
 
-        return web.json_response(await self._in_thread(work), status=201)
+        return await self._in_thread(work)
 
     # --- follow-ups ------------------------------------------------------------------------
 
-    async def list_follow_ups(self, request: web.Request) -> web.Response:
-        principal = require_role(request, *WRITERS)
-        status = _query_choice(request, "status", ("open", "done", "dismissed"))
-        person_id = _query_pattern(request, "person_id", PERSON_ID.pattern)
-        rule_id = _query_pattern(request, "rule_id", r"^[a-z][a-z0-9_]{0,63}$")
+    @operation(
+        "GET",
+        "/follow-ups",
+        "Insurance follow-ups raised by the rules (admin, worker), newest first",
+        {200: Answer("follow-ups", list[answer.FollowUp])},
+        query=FollowUpsQuery,
+        roles=WRITERS,
+    )
+    async def list_follow_ups(
+        self, request: web.Request, query: FollowUpsQuery
+    ) -> list[dict[str, Any]]:
+        principal = principal_of(request)
+        status, person_id, rule_id = query.status, query.person_id, query.rule_id
 
         def work() -> list[dict[str, Any]]:
             with self.registry.session() as session:
@@ -415,7 +551,7 @@ class CareApi:
                 found = session.scalars(query.order_by(FollowUp.id.desc()).limit(1000))
                 return [follow_ups.follow_up_json(f) for f in found]
 
-        return web.json_response(await self._in_thread(work))
+        return await self._in_thread(work)
 
     def _check_follow_up(self, session: Session, principal: Principal, ident: int) -> FollowUp:
         found = session.get(FollowUp, ident)
@@ -424,8 +560,16 @@ class CareApi:
             raise error(404, "not_found", f"no follow-up {ident} that you may see")
         return found
 
-    async def get_follow_up(self, request: web.Request) -> web.Response:
-        principal = require_role(request, *WRITERS)
+    @operation(
+        "GET",
+        "/follow-ups/{follow_up_id}",
+        "One follow-up with its evidence and its interventions",
+        {200: Answer("the follow-up", answer.FollowUpDetail), 404: NOT_FOUND},
+        roles=WRITERS,
+        path_params=FOLLOW_UP,
+    )
+    async def get_follow_up(self, request: web.Request) -> dict[str, Any]:
+        principal = principal_of(request)
         ident = _path_id(request, "follow_up_id", "follow-up")
 
         def work() -> dict[str, Any]:
@@ -438,12 +582,20 @@ class CareApi:
                     "interventions": [_task_json(t) for t in tasks]
                 }
 
-        return web.json_response(await self._in_thread(work))
+        return await self._in_thread(work)
 
-    async def close_follow_up(self, request: web.Request) -> web.Response:
-        principal = require_role(request, *WRITERS)
+    @operation(
+        "POST",
+        "/follow-ups/{follow_up_id}/close",
+        "Close an open follow-up: done, or dismissed (409 illegal_transition if closed)",
+        {200: Answer("the follow-up", answer.FollowUp), 404: NOT_FOUND, 409: CONFLICT},
+        body=FollowUpClose,
+        roles=WRITERS,
+        path_params=FOLLOW_UP,
+    )
+    async def close_follow_up(self, request: web.Request, body: FollowUpClose) -> dict[str, Any]:
+        principal = principal_of(request)
         ident = _path_id(request, "follow_up_id", "follow-up")
-        body = await read_body(request, FollowUpClose)
 
         def work() -> dict[str, Any]:
             with self.registry.session() as session, session.begin():
@@ -457,15 +609,27 @@ class CareApi:
                 )
                 return follow_ups.follow_up_json(closed)
 
-        return web.json_response(await self._in_thread(work))
+        return await self._in_thread(work)
 
-    async def follow_up_rules(self, request: web.Request) -> web.Response:
-        require_role(request, *WRITERS)
-        return web.json_response(rules_json(self.rules))
+    @operation(
+        "GET",
+        "/follow-up-rules",
+        "The follow-up rules in force, to explain what raises a follow-up",
+        {200: Answer("rules", answer.FollowUpRules)},
+        roles=WRITERS,
+    )
+    async def follow_up_rules(self, _request: web.Request) -> dict[str, Any]:
+        return rules_json(self.rules)
 
-    async def evaluate(self, request: web.Request) -> web.Response:
-        require_role(request, "admin")
-        body = await read_body(request, Evaluate)
+    @operation(
+        "POST",
+        "/follow-ups/evaluate",
+        "Run the follow-up rules now (admin), for everyone or one person",
+        {200: Answer("the follow-ups raised", answer.EvaluateResult)},
+        body=Evaluate,
+        roles=("admin",),
+    )
+    async def evaluate(self, _request: web.Request, body: Evaluate) -> dict[str, Any]:
         person_ids = [body.person_id] if body.person_id else None
 
         def work() -> list[dict[str, Any]]:
@@ -476,27 +640,11 @@ class CareApi:
                 found = session.scalars(select(FollowUp).where(FollowUp.id.in_(raised)))
                 return [follow_ups.follow_up_json(f) for f in found]
 
-        return web.json_response({"raised": await self._in_thread(work)})
+        return {"raised": await self._in_thread(work)}
+
+
+OPERATIONS = operations_of(CareApi)
 
 
 def routes(ctx: ApiContext, prefix: str) -> list[web.RouteDef]:
-    api = CareApi(ctx, load_rules(ctx.config.follow_up.rules_file))
-    p = prefix
-    return [
-        web.get(f"{p}/persons/{{person_id}}/interventions", api.person_interventions),
-        web.post(f"{p}/persons/{{person_id}}/interventions", api.create_for_person),
-        web.get(f"{p}/interventions", api.list_interventions),
-        web.get(f"{p}/interventions/{{intervention_id}}", api.get_intervention),
-        web.patch(f"{p}/interventions/{{intervention_id}}", api.patch_intervention),
-        web.post(f"{p}/interventions/{{intervention_id}}/start", api._transition("start")),
-        web.post(f"{p}/interventions/{{intervention_id}}/complete", api._transition("complete")),
-        web.post(f"{p}/interventions/{{intervention_id}}/cancel", api._transition("cancel")),
-        web.post(f"{p}/alerts/{{alert_id}}/interventions", api.create_from_alert),
-        web.get(f"{p}/persons/{{person_id}}/assessments", api.list_assessments),
-        web.post(f"{p}/persons/{{person_id}}/assessments", api.create_assessment),
-        web.get(f"{p}/follow-ups", api.list_follow_ups),
-        web.post(f"{p}/follow-ups/evaluate", api.evaluate),
-        web.get(f"{p}/follow-ups/{{follow_up_id}}", api.get_follow_up),
-        web.post(f"{p}/follow-ups/{{follow_up_id}}/close", api.close_follow_up),
-        web.get(f"{p}/follow-up-rules", api.follow_up_rules),
-    ]
+    return bind(CareApi(ctx, load_rules(ctx.config.follow_up.rules_file)), prefix)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """The one shape of every error the API answers."""
+    return {"error": {"code": code, "message": message}}
 
 
 def error(status: int, code: str, message: str) -> web.HTTPException:
@@ -13,10 +20,13 @@ def error(status: int, code: str, message: str) -> web.HTTPException:
         404: web.HTTPNotFound,
         409: web.HTTPConflict,
         410: web.HTTPGone,
+        413: web.HTTPRequestEntityTooLarge,
+        415: web.HTTPUnsupportedMediaType,
         429: web.HTTPTooManyRequests,
+        500: web.HTTPInternalServerError,
         503: web.HTTPServiceUnavailable,
     }[status]
-    return cls(
-        text=web.json_response({"error": {"code": code, "message": message}}).text,
-        content_type="application/json",
-    )
+    body = web.json_response(error_body(code, message)).text
+    if cls is web.HTTPRequestEntityTooLarge:
+        return web.HTTPRequestEntityTooLarge(0, text=body, content_type="application/json")
+    return cls(text=body, content_type="application/json")

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from pydantic import BaseModel, Field, field_validator
 
 from anxin.cloud.api.auth import principal_of
 from anxin.cloud.api.context import ApiContext
 from anxin.cloud.api.errors import error
-from anxin.cloud.api.handlers import iso, parse_time
-from anxin.cloud.api.openapi import ERROR, response, secured
+from anxin.cloud.api.handlers import Instant, iso
+from anxin.cloud.api.operation import Answer, Moment, Reply, bind, operation, operations_of
+from anxin.cloud.api.registry_bodies import PersonId
 from anxin.cloud.care import fhir, indices
 from anxin.cloud.database.models import Person
 from anxin.cloud.ingest.influx import UnknownTimeZone
@@ -27,54 +28,124 @@ DAY_MS = 86_400_000
 RAW_MAX_RANGE_MS = 2 * DAY_MS
 MINUTE_MAX_RANGE_MS = 31 * DAY_MS
 DEFAULT_TZ = "Asia/Shanghai"
-RESOLUTIONS = ("raw", "1m", "1d")
+Resolution = Literal["raw", "1m", "1d"]
 FHIR_JSON = "application/fhir+json"
 FHIR_DEFAULT_RANGE_MS = DAY_MS
-# Times outside these are typing errors, and InfluxDB cannot hold them (1677-2262).
-EARLIEST_MS = 0
-LATEST_MS = 7_258_118_400_000  # 2200-01-01
-TZ_PATTERN = re.compile(r"^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$")
+TZ_PATTERN = r"^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$"
+Kind = Literal[tuple(UNITS)]  # type: ignore[valid-type]
+PERSON = {"person_id": PersonId}
+NOT_VISIBLE = Answer("unknown, or not visible to the caller")
+UNTIL = "exclusive; default: now"
+
+
+class ObservationsQuery(BaseModel):
+    type: Kind
+    since: Instant | None = Field(default=None, description="default: an hour before 'until'")
+    until: Instant | None = Field(default=None, description=UNTIL)
+    resolution: Resolution = Field(
+        default="raw", description="raw covers at most 2 days, 1m at most 31 days"
+    )
+    tz: str = Field(
+        default=DEFAULT_TZ,
+        max_length=64,
+        pattern=TZ_PATTERN,
+        description="IANA time zone whose midnights start the 1d buckets",
+    )
+    limit: int = Field(
+        default=5000,
+        ge=1,
+        le=50_000,
+        description="raw: the newest this many rows; buckets: the newest this many",
+    )
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, tz: str) -> str:
+        try:
+            ZoneInfo(tz)
+        except (KeyError, ValueError, OSError):
+            raise ValueError(
+                f"must be an IANA time zone such as Asia/Shanghai; got '{tz}'"
+            ) from None
+        return tz
+
+
+class IndicesQuery(BaseModel):
+    window_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=1440,
+        description="NEWS2 uses each parameter's latest reading this recent",
+    )
+    hrv_minutes: int = Field(
+        default=5, ge=1, le=60, description="HRV uses the RR intervals of this many last minutes"
+    )
+
+
+class FhirObservationsQuery(BaseModel):
+    since: Instant | None = Field(default=None, description="default: a day before 'until'")
+    until: Instant | None = Field(default=None, description=UNTIL)
+    count: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000,
+        alias="_count",
+        description="at most this many Observations, the newest",
+    )
+
+
+class ObservationPoint(Reply):
+    ts: Moment
+    ts_ms: int
+    value: float
+    device_id: str
+
+
+class ObservationBucket(Reply):
+    ts: Moment
+    ts_ms: int = Field(description="bucket start")
+    min: float
+    mean: float
+    max: float
+    count: int
+
+
+class ObservationSeries(Reply):
+    person_id: str
+    type: Kind
+    unit: str = Field(description="UCUM")
+    since: Moment
+    until: Moment
+    resolution: Resolution
+    tz: str = Field(default=None, description="zone of the bucket grid (1m, 1d)")  # type: ignore[assignment]
+    observations: list[ObservationPoint] = Field(default=None, description="resolution=raw")  # type: ignore[assignment]
+    buckets: list[ObservationBucket] = Field(  # type: ignore[assignment]
+        default=None, description="resolution=1m or 1d; empty buckets are left out"
+    )
+
+
+class Indices(Reply):
+    person_id: str
+    at: Moment
+    window_minutes: int
+    hrv_minutes: int
+    news2: dict[str, Any] | None = Field(
+        description="total, band, clinical_risk, parameters, missing, partial, "
+        "inputs (each with ts), ts (newest input)"
+    )
+    hrv: dict[str, Any] | None = Field(
+        description="time_domain, frequency_domain, resting_hr_bpm, "
+        "from_ts and ts (the intervals' span)"
+    )
+    notes: list[str]
 
 
 def routes(ctx: ApiContext, prefix: str) -> list[web.RouteDef]:
-    area = ObservationRoutes(ctx, prefix)
-    person = f"{prefix}/persons/{{person_id}}"
-    return [
-        web.get(f"{person}/observations", area.observations),
-        web.get(f"{person}/indices", area.indices),
-        web.get(f"{person}/fhir/Patient", area.fhir_patient),
-        web.get(f"{person}/fhir/Observation", area.fhir_observations),
-    ]
+    return bind(ObservationRoutes(ctx, prefix), prefix)
 
 
-def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    text = request.query.get(name)
-    if text is None:
-        return default
-    if not text.strip().lstrip("-").isdigit() or len(text) > 12:
-        raise error(400, "bad_parameter", f"'{name}' must be a whole number, got '{text}'")
-    value = int(text)
-    if not low <= value <= high:
-        raise error(400, "bad_parameter", f"'{name}' must be between {low} and {high}")
-    return value
-
-
-def query_time(request: web.Request, name: str) -> int:
-    text = request.query[name]
-    try:
-        moment = parse_time(name, text)
-    except OverflowError:
-        moment = EARLIEST_MS - 1
-    if not EARLIEST_MS <= moment < LATEST_MS:
-        raise error(400, "bad_parameter", f"'{name}' must lie between 1970 and 2200, got '{text}'")
-    return moment
-
-
-def time_range(request: web.Request, default_span_ms: int) -> tuple[int, int]:
-    since = query_time(request, "since") if "since" in request.query else None
-    if "until" in request.query:
-        until = query_time(request, "until")
-    else:
+def time_range(since: int | None, until: int | None, default_span_ms: int) -> tuple[int, int]:
+    if until is None:
         until = now_ms() if since is None else max(now_ms(), since)
     if since is None:
         since = until - default_span_ms
@@ -108,32 +179,21 @@ class ObservationRoutes:
 
     # --- observations, raw or downsampled ---
 
-    async def observations(self, request: web.Request) -> web.Response:
-        kind = request.query.get("type")
-        if kind not in UNITS:
-            raise error(
-                400, "bad_parameter", f"'type' must be one of {', '.join(UNITS)}; got '{kind}'"
-            )
-        resolution = request.query.get("resolution", "raw")
-        if resolution not in RESOLUTIONS:
-            raise error(
-                400,
-                "bad_parameter",
-                f"'resolution' must be one of {', '.join(RESOLUTIONS)}; got '{resolution}'",
-            )
-        tz = request.query.get("tz", DEFAULT_TZ)
-        try:
-            if not TZ_PATTERN.match(tz):
-                raise ValueError(tz)
-            ZoneInfo(tz)
-        except (KeyError, ValueError, OSError):
-            raise error(
-                400,
-                "bad_parameter",
-                f"'tz' must be an IANA time zone such as Asia/Shanghai; got '{tz}'",
-            ) from None
-        since, until = time_range(request, 3_600_000)
-        limit = query_int(request, "limit", 5000, 1, 50_000)
+    @operation(
+        "GET",
+        "/persons/{person_id}/observations",
+        "A recipient's observations of one type, oldest first: raw, or downsampled to minute "
+        "or day buckets",
+        {
+            200: Answer("observations (raw) or buckets (1m, 1d)", ObservationSeries),
+            404: NOT_VISIBLE,
+        },
+        query=ObservationsQuery,
+        path_params=PERSON,
+    )
+    async def observations(self, request: web.Request, query: ObservationsQuery) -> dict[str, Any]:
+        kind, resolution, tz, limit = query.type, query.resolution, query.tz, query.limit
+        since, until = time_range(query.since, query.until, 3_600_000)
         span = until - since
         if resolution == "raw" and span > RAW_MAX_RANGE_MS:
             raise error(
@@ -160,7 +220,7 @@ class ObservationRoutes:
         }
         if resolution == "raw":
             # Without 'until' the newest rows count even if a gateway clock runs ahead.
-            upto = until if "until" in request.query else None
+            upto = until if query.until is not None else None
             rows = await asyncio.to_thread(
                 self.ctx.timeseries.query, person_id, kind, since, upto, limit
             )
@@ -174,17 +234,25 @@ class ObservationRoutes:
                 raise error(400, "bad_parameter", f"'tz': {exc}") from None
             body["tz"] = tz if resolution == "1d" else "UTC"
             body["buckets"] = [_bucket_json(bucket) for bucket in buckets[-limit:]]
-        return web.json_response(body)
+        return body
 
     # --- indices ---
 
-    async def indices(self, request: web.Request) -> web.Response:
-        window = query_int(request, "window_minutes", 60, 1, 1440)
-        hrv_window = query_int(request, "hrv_minutes", 5, 1, 60)
+    @operation(
+        "GET",
+        "/persons/{person_id}/indices",
+        "NEWS2 from the latest vital signs and HRV from recent RR intervals",
+        {200: Answer("indices", Indices), 404: NOT_VISIBLE},
+        query=IndicesQuery,
+        path_params=PERSON,
+    )
+    async def indices(self, request: web.Request, query: IndicesQuery) -> dict[str, Any]:
         _, person_id = await self._visible(request)
         now = now_ms()
-        body = await asyncio.to_thread(self._indices, person_id, now, window, hrv_window)
-        return web.json_response(finite(body))
+        body = await asyncio.to_thread(
+            self._indices, person_id, now, query.window_minutes, query.hrv_minutes
+        )
+        return finite(body)
 
     def _indices(self, person_id: str, now: int, window: int, hrv_window: int) -> dict[str, Any]:
         store = self.ctx.timeseries
@@ -217,10 +285,16 @@ class ObservationRoutes:
 
     # --- FHIR R4 ---
 
-    async def fhir_patient(self, request: web.Request) -> web.Response:
+    @operation(
+        "GET",
+        "/persons/{person_id}/fhir/Patient",
+        "The recipient as a FHIR R4 Patient (resident ID for admins only)",
+        {200: Answer("Patient", dict[str, Any], FHIR_JSON), 404: NOT_VISIBLE},
+        path_params=PERSON,
+    )
+    async def fhir_patient(self, request: web.Request) -> dict[str, Any]:
         principal, person_id = await self._visible(request)
-        resource = await asyncio.to_thread(self._patient, principal, person_id)
-        return web.json_response(resource, content_type=FHIR_JSON)
+        return await asyncio.to_thread(self._patient, principal, person_id)
 
     def _patient(self, principal: Principal, person_id: str) -> dict[str, Any]:
         with self.ctx.registry.session() as session:
@@ -239,15 +313,24 @@ class ObservationRoutes:
         except FieldCryptoError:
             return None  # no key here, or a key that cannot read it: leave the number out
 
-    async def fhir_observations(self, request: web.Request) -> web.Response:
-        since, until = time_range(request, FHIR_DEFAULT_RANGE_MS)
-        count = query_int(request, "_count", 1000, 1, 10_000)
+    @operation(
+        "GET",
+        "/persons/{person_id}/fhir/Observation",
+        "Vital signs as FHIR R4 Observations in a searchset Bundle",
+        {200: Answer("Bundle", dict[str, Any], FHIR_JSON), 404: NOT_VISIBLE},
+        query=FhirObservationsQuery,
+        path_params=PERSON,
+    )
+    async def fhir_observations(
+        self, request: web.Request, query: FhirObservationsQuery
+    ) -> dict[str, Any]:
+        since, until = time_range(query.since, query.until, FHIR_DEFAULT_RANGE_MS)
+        count = query.count
         _, person_id = await self._visible(request)
         rows = await asyncio.to_thread(self._vital_rows, person_id, since, until, count)
         resources = fhir.observations(person_id, rows)[-count:]
         base = f"{request.scheme}://{request.host}{self.prefix}/persons/{person_id}/fhir"
-        bundle = fhir.searchset(resources, str(request.url), base)
-        return web.json_response(bundle, content_type=FHIR_JSON)
+        return fhir.searchset(resources, str(request.url), base)
 
     def _vital_rows(
         self, person_id: str, since: int, until: int, count: int
@@ -285,185 +368,4 @@ def _with_times(values: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]
     return stamped
 
 
-# --- OpenAPI ------------------------------------------------------------------------------
-
-_PERSON_ID = {"name": "person_id", "in": "path", "required": True, "schema": {"type": "string"}}
-_NOT_VISIBLE = response("unknown, or not visible to the caller", ERROR)
-_TIME = {"type": "string", "format": "date-time", "description": "between 1970 and 2200"}
-
-
-def _query(name: str, schema: dict[str, Any], description: str = "", required: bool = False):
-    parameter: dict[str, Any] = {"name": name, "in": "query", "schema": schema}
-    if description:
-        parameter["description"] = description
-    if required:
-        parameter["required"] = True
-    return parameter
-
-
-def _fhir(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {FHIR_JSON: {"schema": schema}}}
-
-
-PATHS: dict[str, Any] = {
-    "/persons/{person_id}/observations": {
-        "get": secured(
-            {
-                "summary": "A recipient's observations of one type, oldest first: raw, or "
-                "downsampled to minute or day buckets",
-                "parameters": [
-                    _PERSON_ID,
-                    _query("type", {"enum": list(UNITS)}, required=True),
-                    _query("since", _TIME, "default: an hour before 'until'"),
-                    _query("until", _TIME, "exclusive; default: now"),
-                    _query(
-                        "resolution",
-                        {"enum": list(RESOLUTIONS), "default": "raw"},
-                        "raw covers at most 2 days, 1m at most 31 days",
-                    ),
-                    _query(
-                        "tz",
-                        {
-                            "type": "string",
-                            "default": DEFAULT_TZ,
-                            "maxLength": 64,
-                            "pattern": TZ_PATTERN.pattern,
-                        },
-                        "IANA time zone whose midnights start the 1d buckets",
-                    ),
-                    _query(
-                        "limit",
-                        {"type": "integer", "minimum": 1, "maximum": 50000},
-                        "raw: the newest this many rows; buckets: the newest this many",
-                    ),
-                ],
-                "responses": {
-                    "200": response(
-                        "observations (raw) or buckets (1m, 1d)",
-                        {"$ref": "#/components/schemas/ObservationSeries"},
-                    ),
-                    "404": _NOT_VISIBLE,
-                },
-            }
-        )
-    },
-    "/persons/{person_id}/indices": {
-        "get": secured(
-            {
-                "summary": "NEWS2 from the latest vital signs and HRV from recent RR intervals",
-                "parameters": [
-                    _PERSON_ID,
-                    _query(
-                        "window_minutes",
-                        {"type": "integer", "minimum": 1, "maximum": 1440, "default": 60},
-                        "NEWS2 uses each parameter's latest reading this recent",
-                    ),
-                    _query(
-                        "hrv_minutes",
-                        {"type": "integer", "minimum": 1, "maximum": 60, "default": 5},
-                        "HRV uses the RR intervals of this many last minutes",
-                    ),
-                ],
-                "responses": {
-                    "200": response("indices", {"$ref": "#/components/schemas/Indices"}),
-                    "404": _NOT_VISIBLE,
-                },
-            }
-        )
-    },
-    "/persons/{person_id}/fhir/Patient": {
-        "get": secured(
-            {
-                "summary": "The recipient as a FHIR R4 Patient (resident ID for admins only)",
-                "parameters": [_PERSON_ID],
-                "responses": {
-                    "200": _fhir("Patient", {"type": "object"}),
-                    "404": _NOT_VISIBLE,
-                },
-            }
-        )
-    },
-    "/persons/{person_id}/fhir/Observation": {
-        "get": secured(
-            {
-                "summary": "Vital signs as FHIR R4 Observations in a searchset Bundle",
-                "parameters": [
-                    _PERSON_ID,
-                    _query("since", _TIME, "default: a day before 'until'"),
-                    _query("until", _TIME, "exclusive; default: now"),
-                    _query(
-                        "_count",
-                        {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000},
-                        "at most this many Observations, the newest",
-                    ),
-                ],
-                "responses": {
-                    "200": _fhir("Bundle", {"type": "object"}),
-                    "404": _NOT_VISIBLE,
-                },
-            }
-        )
-    },
-}
-SCHEMAS: dict[str, Any] = {
-    "ObservationSeries": {
-        "type": "object",
-        "properties": {
-            "person_id": {"type": "string"},
-            "type": {"type": "string"},
-            "unit": {"type": "string", "description": "UCUM"},
-            "since": _TIME,
-            "until": _TIME,
-            "resolution": {"enum": list(RESOLUTIONS)},
-            "tz": {"type": "string", "description": "zone of the bucket grid (1m, 1d)"},
-            "observations": {
-                "type": "array",
-                "description": "resolution=raw",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "ts": _TIME,
-                        "ts_ms": {"type": "integer"},
-                        "value": {"type": "number"},
-                        "device_id": {"type": "string"},
-                    },
-                },
-            },
-            "buckets": {
-                "type": "array",
-                "description": "resolution=1m or 1d; empty buckets are left out",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "ts": _TIME,
-                        "ts_ms": {"type": "integer", "description": "bucket start"},
-                        "min": {"type": "number"},
-                        "mean": {"type": "number"},
-                        "max": {"type": "number"},
-                        "count": {"type": "integer"},
-                    },
-                },
-            },
-        },
-    },
-    "Indices": {
-        "type": "object",
-        "properties": {
-            "person_id": {"type": "string"},
-            "at": _TIME,
-            "window_minutes": {"type": "integer"},
-            "hrv_minutes": {"type": "integer"},
-            "news2": {
-                "type": ["object", "null"],
-                "description": "total, band, clinical_risk, parameters, missing, partial, "
-                "inputs (each with ts), ts (newest input)",
-            },
-            "hrv": {
-                "type": ["object", "null"],
-                "description": "time_domain, frequency_domain, resting_hr_bpm, "
-                "from_ts and ts (the intervals' span)",
-            },
-            "notes": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-}
+OPERATIONS = operations_of(ObservationRoutes)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -15,6 +15,8 @@ USERNAME = r"^[A-Za-z0-9_.@-]{1,64}$"
 # Printable text: no control characters (PostgreSQL refuses NUL in text columns).
 TEXT = r"^[^\x00-\x1f\x7f]*$"
 EARLIEST_BIRTH = date(1880, 1, 1)
+PersonId = Annotated[str, Field(pattern=PERSON_ID)]
+SiteId = Annotated[str, Field(pattern=SITE_ID)]
 CHRONIC_CONDITIONS = (
     "hypertension",
     "diabetes",
@@ -133,6 +135,8 @@ class BindingEnd(Body):
 class ConsentCreate(Body):
     data_scope: Literal[DATA_SCOPES]  # type: ignore[valid-type]
     grantee: Literal[GRANTEES]  # type: ignore[valid-type]
+    # For grantee "family": the one family account consented to (lets a worker link it).
+    grantee_username: str | None = Field(default=None, pattern=USERNAME)
     purpose: str = Field(min_length=1, max_length=500, pattern=TEXT)
     valid_until: date | None = None
 

@@ -13,19 +13,23 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
+from pydantic import Field
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from anxin.cloud.api.auth import principal_of, require_role
-from anxin.cloud.api.body import path_int, read_body
+from anxin.cloud.api import registry_answers as answer
+from anxin.cloud.api.auth import principal_of
+from anxin.cloud.api.body import path_int
 from anxin.cloud.api.context import ApiContext
 from anxin.cloud.api.errors import error
+from anxin.cloud.api.operation import Answer, RowId, bind, operation, operations_of
 from anxin.cloud.api.registry_bodies import (
     PERSON_ID,
+    USERNAME,
     BindingCreate,
     BindingEnd,
     ChronicRegistrationCreate,
@@ -33,10 +37,11 @@ from anxin.cloud.api.registry_bodies import (
     EnrolmentTokenCreate,
     FamilyLinkCreate,
     PersonCreate,
+    PersonId,
     PersonPatch,
+    SiteId,
     to_ms,
 )
-from anxin.cloud.api.registry_openapi import PATHS, SCHEMAS
 from anxin.cloud.audit.chain import record
 from anxin.cloud.care.alert_lifecycle import ACTIVE_STATUSES
 from anxin.cloud.database.models import (
@@ -56,7 +61,7 @@ from anxin.cloud.registry.field_crypto import FieldCipher, FieldCryptoError, Mis
 from anxin.cloud.registry.registry import Principal, now_ms
 from anxin.protocol import UNITS
 
-__all__ = ["PATHS", "SCHEMAS", "routes"]
+__all__ = ["OPERATIONS", "routes"]
 
 log = logging.getLogger(__name__)
 LATEST_WINDOW_MS = 10 * 60 * 1000
@@ -65,6 +70,10 @@ WRITERS = ("admin", "worker")
 # repeat the id, so an answer never names someone else's record.
 NO_PERSON = "no such person among those you may see"
 Result = TypeVar("Result")
+PERSON = {"person_id": PersonId}
+NOT_FOUND = Answer("no such person (or one the caller may not see)")
+CONFLICT = Answer("contradicts what is stored (duplicate, overlapping, already done)")
+NO_KEY = Answer("no encryption key is configured for resident IDs and phones")
 
 
 def iso(ms: int | None) -> str | None:
@@ -110,8 +119,8 @@ class RegistryApi:
         return principal, person_id
 
     async def writable(self, request: web.Request) -> tuple[Principal, str]:
-        """The caller (admin or worker) and the path's person, who they may see."""
-        principal = require_role(request, *WRITERS)
+        """The caller (an operation for WRITERS) and the path's person, who they may see."""
+        principal = principal_of(request)
         person_id = request.match_info["person_id"]
         await asyncio.to_thread(self.check_visible, principal, person_id)
         return principal, person_id
@@ -209,17 +218,38 @@ class RegistryApi:
 
     # --- persons --------------------------------------------------------------------
 
-    async def list_persons(self, request: web.Request) -> web.Response:
+    @operation(
+        "GET",
+        "/persons",
+        "Persons the caller may see, with latest vitals, open alert count and insurance "
+        "fields (resident ID and phone masked)",
+        {200: Answer("persons", list[answer.Person])},
+    )
+    async def list_persons(self, request: web.Request) -> list[dict[str, Any]]:
         principal = principal_of(request)
-        return web.json_response(await asyncio.to_thread(self.persons_listing, principal))
+        return await asyncio.to_thread(self.persons_listing, principal)
 
-    async def get_person(self, request: web.Request) -> web.Response:
+    @operation(
+        "GET",
+        "/persons/{person_id}",
+        "One person",
+        {200: Answer("person", answer.Person), 404: NOT_FOUND},
+        path_params=PERSON,
+    )
+    async def get_person(self, request: web.Request) -> dict[str, Any]:
         principal, person_id = await self.seen(request)
-        return web.json_response(await self.one_person(principal, person_id))
+        return await self.one_person(principal, person_id)
 
-    async def create_person(self, request: web.Request) -> web.Response:
-        principal = require_role(request, *WRITERS)
-        body = await read_body(request, PersonCreate)
+    @operation(
+        "POST",
+        "/persons",
+        "Enrol a person (admin; worker within their community)",
+        {201: Answer("enrolled", answer.Person), 409: CONFLICT, 503: NO_KEY},
+        body=PersonCreate,
+        roles=WRITERS,
+    )
+    async def create_person(self, request: web.Request, body: PersonCreate) -> dict[str, Any]:
+        principal = principal_of(request)
         if principal.role == "worker" and body.community != principal.community:
             raise error(
                 403,
@@ -231,11 +261,19 @@ class RegistryApi:
         person = await self.write(
             lambda s: persons.create_person(s, principal.username, self.cipher, fields, body.id)
         )
-        return web.json_response(await self.one_person(principal, person.id), status=201)
+        return await self.one_person(principal, person.id)
 
-    async def update_person(self, request: web.Request) -> web.Response:
+    @operation(
+        "PATCH",
+        "/persons/{person_id}",
+        "Change a person's fields (only those sent; null clears an optional one)",
+        {200: Answer("person", answer.Person), 404: NOT_FOUND, 409: CONFLICT, 503: NO_KEY},
+        body=PersonPatch,
+        roles=WRITERS,
+        path_params=PERSON,
+    )
+    async def update_person(self, request: web.Request, body: PersonPatch) -> dict[str, Any]:
         principal, person_id = await self.writable(request)
-        body = await read_body(request, PersonPatch)
         changes = body.changes()
         if (
             principal.role == "worker"
@@ -248,11 +286,18 @@ class RegistryApi:
         await self.write(
             lambda s: persons.update_person(s, principal.username, self.cipher, person_id, changes)
         )
-        return web.json_response(await self.one_person(principal, person_id))
+        return await self.one_person(principal, person_id)
 
     # --- chronic-disease registrations -------------------------------------------------
 
-    async def list_chronic(self, request: web.Request) -> web.Response:
+    @operation(
+        "GET",
+        "/persons/{person_id}/chronic-registrations",
+        "The person's chronic-disease outpatient registrations",
+        {200: Answer("registrations", list[answer.ChronicRegistration]), 404: NOT_FOUND},
+        path_params=PERSON,
+    )
+    async def list_chronic(self, request: web.Request) -> list[dict[str, Any]]:
         _, person_id = await self.seen(request)
 
         def load() -> list[dict[str, Any]]:
@@ -261,11 +306,21 @@ class RegistryApi:
                     chronic_json(r) for r in persons.chronic_registrations(session, [person_id])
                 ]
 
-        return web.json_response(await asyncio.to_thread(load))
+        return await asyncio.to_thread(load)
 
-    async def add_chronic(self, request: web.Request) -> web.Response:
+    @operation(
+        "POST",
+        "/persons/{person_id}/chronic-registrations",
+        "Record a chronic-disease outpatient registration",
+        {201: Answer("recorded", answer.ChronicRegistration), 404: NOT_FOUND, 409: CONFLICT},
+        body=ChronicRegistrationCreate,
+        roles=WRITERS,
+        path_params=PERSON,
+    )
+    async def add_chronic(
+        self, request: web.Request, body: ChronicRegistrationCreate
+    ) -> dict[str, Any]:
         principal, person_id = await self.writable(request)
-        body = await read_body(request, ChronicRegistrationCreate)
         registration = await self.write(
             lambda s: persons.add_chronic_registration(
                 s,
@@ -276,7 +331,7 @@ class RegistryApi:
                 body.valid_until,
             )
         )
-        return web.json_response(chronic_json(registration), status=201)
+        return chronic_json(registration)
 
     # --- family ----------------------------------------------------------------------------
 
@@ -293,27 +348,78 @@ class RegistryApi:
                 for link, user in persons.family_of(session, person_id)
             ]
 
-    async def list_family(self, request: web.Request) -> web.Response:
+    @operation(
+        "GET",
+        "/persons/{person_id}/family",
+        "Family members linked to the person (phones masked)",
+        {200: Answer("family", list[answer.FamilyMember]), 404: NOT_FOUND},
+        path_params=PERSON,
+    )
+    async def list_family(self, request: web.Request) -> list[dict[str, Any]]:
         _, person_id = await self.seen(request)
-        return web.json_response(await asyncio.to_thread(self.family_json, person_id))
+        return await asyncio.to_thread(self.family_json, person_id)
 
-    async def link_family(self, request: web.Request) -> web.Response:
+    @operation(
+        "POST",
+        "/persons/{person_id}/family",
+        "Link a family account to the person, or change its relation and notify flag "
+        "(admin; a worker needs the person's consent, in force, with grantee 'family', "
+        "grantee_username the account and data_scope 'vitals', for a new link)",
+        {
+            201: Answer("linked", answer.FamilyMember),
+            403: Answer("role, or no consent for a new link (consent_required)"),
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+        body=FamilyLinkCreate,
+        roles=WRITERS,
+        path_params=PERSON,
+    )
+    async def link_family(self, request: web.Request, body: FamilyLinkCreate) -> dict[str, Any]:
+        """Admin; or the person's worker, given the person's consent to that relative."""
         principal, person_id = await self.writable(request)
-        body = await read_body(request, FamilyLinkCreate)
-        await self.write(
-            lambda s: persons.link_family(
+
+        def change(s: Session) -> None:
+            if principal.role != "admin":
+                consents.require_family_consent(s, person_id, body.username)
+            persons.link_family(
                 s, principal.username, person_id, body.username, body.relation, body.notify
             )
-        )
+
+        await self.write(change)
         family = await asyncio.to_thread(self.family_json, person_id)
-        return web.json_response(
-            next(item for item in family if item["username"] == body.username), status=201
+        return next(item for item in family if item["username"] == body.username)
+
+    @operation(
+        "DELETE",
+        "/persons/{person_id}/family/{username}",
+        "Unlink a family account from the person (admin, or the person's worker): the "
+        "relative loses access to the person at once",
+        {200: Answer("unlinked", answer.FamilyUnlinked), 404: NOT_FOUND},
+        roles=WRITERS,
+        path_params=PERSON | {"username": Annotated[str, Field(pattern=USERNAME)]},
+    )
+    async def unlink_family(self, request: web.Request) -> dict[str, Any]:
+        principal, person_id = await self.writable(request)
+        username = request.match_info["username"]
+        if not re.match(USERNAME, username):
+            raise error(404, "not_found", "no family account of this name is linked here")
+        await self.write(
+            lambda s: persons.unlink_family(s, principal.username, person_id, username)
         )
+        return {"person_id": person_id, "username": username, "unlinked": True}
 
     # --- workers ------------------------------------------------------------------------
 
-    async def list_workers(self, request: web.Request) -> web.Response:
-        principal = require_role(request, *WRITERS)
+    @operation(
+        "GET",
+        "/workers",
+        "Community health workers (admin: all; worker: their community)",
+        {200: Answer("workers", list[answer.Worker])},
+        roles=WRITERS,
+    )
+    async def list_workers(self, request: web.Request) -> list[dict[str, Any]]:
+        principal = principal_of(request)
 
         def load() -> list[dict[str, Any]]:
             query = select(User).where(User.role == "worker").order_by(User.username)
@@ -331,22 +437,37 @@ class RegistryApi:
                     for user in session.scalars(query)
                 ]
 
-        return web.json_response(await asyncio.to_thread(load))
+        return await asyncio.to_thread(load)
 
     # --- bindings and devices -------------------------------------------------------------
 
-    async def list_bindings(self, request: web.Request) -> web.Response:
+    @operation(
+        "GET",
+        "/persons/{person_id}/bindings",
+        "The person's device bindings, newest first",
+        {200: Answer("bindings", list[answer.Binding]), 404: NOT_FOUND},
+        path_params=PERSON,
+    )
+    async def list_bindings(self, request: web.Request) -> list[dict[str, Any]]:
         _, person_id = await self.seen(request)
 
         def load() -> list[dict[str, Any]]:
             with self.registry.session() as session:
                 return [binding_json(b) for b in bindings.bindings_of_person(session, person_id)]
 
-        return web.json_response(await asyncio.to_thread(load))
+        return await asyncio.to_thread(load)
 
-    async def bind(self, request: web.Request) -> web.Response:
+    @operation(
+        "POST",
+        "/persons/{person_id}/bindings",
+        "Bind a device to the person (refused while it is bound to anyone)",
+        {201: Answer("bound", answer.Binding), 404: NOT_FOUND, 409: CONFLICT},
+        body=BindingCreate,
+        roles=WRITERS,
+        path_params=PERSON,
+    )
+    async def bind(self, request: web.Request, body: BindingCreate) -> dict[str, Any]:
         principal, person_id = await self.writable(request)
-        body = await read_body(request, BindingCreate)
         if principal.role == "worker":
             await asyncio.to_thread(self.check_device_in_community, principal, body.device_id)
         binding = await self.write(
@@ -360,7 +481,7 @@ class RegistryApi:
             )
         )
         self.registry.forget_bindings(binding.device_id)
-        return web.json_response(binding_json(binding), status=201)
+        return binding_json(binding)
 
     def check_device_in_community(self, principal: Principal, device_id: str) -> None:
         """A worker binds only devices of gateways at their community's homes."""
@@ -376,10 +497,19 @@ class RegistryApi:
                 400, "bad_parameter", f"device_id: no device '{device_id}' in your community"
             )
 
-    async def end_binding(self, request: web.Request) -> web.Response:
-        principal = require_role(request, *WRITERS)
+    @operation(
+        "POST",
+        "/bindings/{binding_id}/end",
+        "End a binding (now, or at the time given)",
+        {200: Answer("ended", answer.Binding), 404: NOT_FOUND, 409: CONFLICT},
+        body=BindingEnd,
+        body_required=False,
+        roles=WRITERS,
+        path_params={"binding_id": RowId},
+    )
+    async def end_binding(self, request: web.Request, body: BindingEnd) -> dict[str, Any]:
+        principal = principal_of(request)
         binding_id = row_id(request, "binding_id")
-        body = await read_body(request, BindingEnd) if request.can_read_body else BindingEnd()
 
         def owner() -> str | None:
             with self.registry.session() as session:
@@ -395,9 +525,15 @@ class RegistryApi:
             lambda s: bindings.end_binding(s, principal.username, binding_id, to_ms(body.at))
         )
         self.registry.forget_bindings(binding.device_id)
-        return web.json_response(binding_json(binding))
+        return binding_json(binding)
 
-    async def list_devices(self, request: web.Request) -> web.Response:
+    @operation(
+        "GET",
+        "/devices",
+        "Devices at the homes of the persons the caller may see (admin: all)",
+        {200: Answer("devices", list[answer.Device])},
+    )
+    async def list_devices(self, request: web.Request) -> list[dict[str, Any]]:
         principal = principal_of(request)
 
         def load() -> list[dict[str, Any]]:
@@ -445,12 +581,19 @@ class RegistryApi:
                     )
                 return listing
 
-        return web.json_response(await asyncio.to_thread(load))
+        return await asyncio.to_thread(load)
 
     # --- gateways ----------------------------------------------------------------------------
 
-    async def list_gateways(self, request: web.Request) -> web.Response:
-        principal = require_role(request, *WRITERS)
+    @operation(
+        "GET",
+        "/gateways",
+        "Gateways (admin: all; worker: at their community's homes)",
+        {200: Answer("gateways", list[answer.Gateway])},
+        roles=WRITERS,
+    )
+    async def list_gateways(self, request: web.Request) -> list[dict[str, Any]]:
+        principal = principal_of(request)
 
         def load() -> list[dict[str, Any]]:
             sites = {p.site_id for p in self.visible_persons(principal) if p.site_id}
@@ -468,12 +611,24 @@ class RegistryApi:
                     if principal.role == "admin" or gateway.site_id in sites
                 ]
 
-        return web.json_response(await asyncio.to_thread(load))
+        return await asyncio.to_thread(load)
 
-    async def issue_enrolment_token(self, request: web.Request) -> web.Response:
-        principal = require_role(request, "admin")
+    @operation(
+        "POST",
+        "/gateways/{gateway_id}/enrolment-tokens",
+        "Issue a one-time enrolment token for a gateway (admin); an earlier unused one stops "
+        "working",
+        {201: Answer("issued", answer.EnrolmentToken)},
+        body=EnrolmentTokenCreate,
+        roles=("admin",),
+        path_params={"gateway_id": SiteId},
+        headers={"Cache-Control": "no-store"},
+    )
+    async def issue_enrolment_token(
+        self, request: web.Request, body: EnrolmentTokenCreate
+    ) -> dict[str, Any]:
+        principal = principal_of(request)
         gateway_id = request.match_info["gateway_id"]
-        body = await read_body(request, EnrolmentTokenCreate)
         known = await asyncio.to_thread(self.registry.gateway, gateway_id)
         site_id = body.site_id or (known.site_id if known else None)
         if site_id is None:
@@ -498,32 +653,43 @@ class RegistryApi:
                 )
 
         await asyncio.to_thread(audit)
-        return web.json_response(
-            {
-                "token": issued.token,
-                "site_id": issued.site_id,
-                "gateway_id": issued.gateway_id,
-                "api_url": issued.api_url,
-                "expires_at": issued.expires_at,
-            },
-            status=201,
-            headers={"Cache-Control": "no-store"},
-        )
+        return {
+            "token": issued.token,
+            "site_id": issued.site_id,
+            "gateway_id": issued.gateway_id,
+            "api_url": issued.api_url,
+            "expires_at": issued.expires_at,
+        }
 
     # --- consents ------------------------------------------------------------------------------
 
-    async def list_consents(self, request: web.Request) -> web.Response:
+    @operation(
+        "GET",
+        "/persons/{person_id}/consents",
+        "The person's consents, newest first",
+        {200: Answer("consents", list[answer.Consent]), 404: NOT_FOUND},
+        path_params=PERSON,
+    )
+    async def list_consents(self, request: web.Request) -> list[dict[str, Any]]:
         _, person_id = await self.seen(request)
 
         def load() -> list[dict[str, Any]]:
             with self.registry.session() as session:
                 return [consent_json(c) for c in consents.consents_of(session, person_id)]
 
-        return web.json_response(await asyncio.to_thread(load))
+        return await asyncio.to_thread(load)
 
-    async def grant_consent(self, request: web.Request) -> web.Response:
+    @operation(
+        "POST",
+        "/persons/{person_id}/consents",
+        "Record a consent",
+        {201: Answer("recorded", answer.Consent), 404: NOT_FOUND, 409: CONFLICT},
+        body=ConsentCreate,
+        roles=WRITERS,
+        path_params=PERSON,
+    )
+    async def grant_consent(self, request: web.Request, body: ConsentCreate) -> dict[str, Any]:
         principal, person_id = await self.writable(request)
-        body = await read_body(request, ConsentCreate)
         consent = await self.write(
             lambda s: consents.grant_consent(
                 s,
@@ -533,12 +699,21 @@ class RegistryApi:
                 body.grantee,
                 body.purpose,
                 body.valid_until,
+                grantee_username=body.grantee_username,
             )
         )
-        return web.json_response(consent_json(consent), status=201)
+        return consent_json(consent)
 
-    async def revoke_consent(self, request: web.Request) -> web.Response:
-        principal = require_role(request, *WRITERS)
+    @operation(
+        "POST",
+        "/consents/{consent_id}/revoke",
+        "Revoke a consent",
+        {200: Answer("revoked", answer.Consent), 404: NOT_FOUND, 409: CONFLICT},
+        roles=WRITERS,
+        path_params={"consent_id": RowId},
+    )
+    async def revoke_consent(self, request: web.Request) -> dict[str, Any]:
+        principal = principal_of(request)
         consent_id = row_id(request, "consent_id")
 
         def owner() -> str | None:
@@ -554,7 +729,10 @@ class RegistryApi:
         consent = await self.write(
             lambda s: consents.revoke_consent(s, principal.username, consent_id)
         )
-        return web.json_response(consent_json(consent))
+        return consent_json(consent)
+
+
+OPERATIONS = operations_of(RegistryApi)
 
 
 def row_id(request: web.Request, name: str) -> int:
@@ -591,6 +769,7 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "person_id": consent.person_id,
         "data_scope": consent.data_scope,
         "grantee": consent.grantee,
+        "grantee_username": consent.grantee_username,
         "purpose": consent.purpose,
         "granted_at": iso(consent.granted_at_ms),
         "valid_until": day(consent.valid_until),
@@ -601,25 +780,4 @@ def consent_json(consent: Consent) -> dict[str, Any]:
 
 
 def routes(ctx: ApiContext, prefix: str) -> list[web.RouteDef]:
-    api = RegistryApi(ctx)
-    person = f"{prefix}/persons/{{person_id}}"
-    return [
-        web.get(f"{prefix}/persons", api.list_persons),
-        web.post(f"{prefix}/persons", api.create_person),
-        web.get(person, api.get_person),
-        web.patch(person, api.update_person),
-        web.get(f"{person}/chronic-registrations", api.list_chronic),
-        web.post(f"{person}/chronic-registrations", api.add_chronic),
-        web.get(f"{person}/family", api.list_family),
-        web.post(f"{person}/family", api.link_family),
-        web.get(f"{person}/bindings", api.list_bindings),
-        web.post(f"{person}/bindings", api.bind),
-        web.post(f"{prefix}/bindings/{{binding_id}}/end", api.end_binding),
-        web.get(f"{person}/consents", api.list_consents),
-        web.post(f"{person}/consents", api.grant_consent),
-        web.post(f"{prefix}/consents/{{consent_id}}/revoke", api.revoke_consent),
-        web.get(f"{prefix}/workers", api.list_workers),
-        web.get(f"{prefix}/devices", api.list_devices),
-        web.get(f"{prefix}/gateways", api.list_gateways),
-        web.post(f"{prefix}/gateways/{{gateway_id}}/enrolment-tokens", api.issue_enrolment_token),
-    ]
+    return bind(RegistryApi(ctx), prefix)

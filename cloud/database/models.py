@@ -128,6 +128,10 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     disabled: Mapped[bool] = mapped_column(default=False)
+    # When an administrator disabled the account (None while it is enabled).
+    disabled_at_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # After an administrator's password reset: the user's sessions may only change it.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
     # Contact points and notification preferences.
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     phone_enc: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -139,6 +143,22 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     # Language of the notifications sent to this user: zh (the default) or en.
     language: Mapped[str] = mapped_column(String(2), default="zh")
+
+
+class LoginThrottleCounter(Base):
+    """Failed logins counted per client address, per (address, account) and per account
+    (see ``anxin.cloud.access.login_throttle``)."""
+
+    __tablename__ = "login_throttle"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)  # address | pair | account
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_ms: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+    # No attempt in this scope is checked before then (once past the free failures).
+    next_allowed_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    # pair rows: when the account last logged in from the address.
+    last_success_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class FamilyLink(Base):
@@ -236,6 +256,49 @@ class DeadLetter(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     reason: Mapped[str] = mapped_column(Text)
     received_at_ms: Mapped[int] = mapped_column(BigInteger)
+    # invalid (schema, topic) | origin (not from the device's enrolled gateway)
+    # | unstorable (failed to store, alone, on every try)
+    kind: Mapped[str] = mapped_column(String(16), default="invalid", server_default="invalid")
+
+
+class SecurityEvent(Base):
+    """Messages refused because of who sent them (an unknown gateway, another site's
+    device), counted per gateway, claimed site and reason."""
+
+    __tablename__ = "security_events"
+    __table_args__ = (
+        UniqueConstraint("gateway_id", "site_id", "reason", name="uq_security_event"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    site_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(300))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen_ms: Mapped[int] = mapped_column(BigInteger)
+    last_seen_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class IngestHeartbeat(Base):
+    """What one ingest worker last said about itself, for /health in the API process."""
+
+    __tablename__ = "ingest_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_at_ms: Mapped[int] = mapped_column(BigInteger)
+    last_stored_at_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Messages received and not yet stored or set aside, and since when some have waited.
+    waiting: Mapped[int] = mapped_column(Integer, default=0)
+    waiting_since_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Messages held for another try because a store was unreachable.
+    retrying: Mapped[int] = mapped_column(Integer, default=0)
+    # Messages the broker sent again (MQTT DUP flag) since the worker started.
+    redelivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    messages: Mapped[int] = mapped_column(BigInteger, default=0)
+    stored: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Dead letters by kind (invalid, origin, unstorable) since the worker started.
+    dead_letters: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
 
 
 class EnrolmentToken(Base):
@@ -299,6 +362,8 @@ class Consent(Base):
     data_scope: Mapped[str] = mapped_column(String(32))
     # family | community_worker | insurer | pension_office | gp
     grantee: Mapped[str] = mapped_column(String(32))
+    # For grantee "family": the one family account the consent is for (None: family at large).
+    grantee_username: Mapped[str | None] = mapped_column(String(64), nullable=True)
     purpose: Mapped[str] = mapped_column(Text, default="")
     granted_at_ms: Mapped[int] = mapped_column(BigInteger)
     valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
@@ -377,6 +442,9 @@ class AuditEntry(Base):
     # Unique: two writers that raced for the same predecessor cannot both commit (no fork).
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Which audit key made ``hash`` (HMAC-SHA256); '' for the unkeyed SHA-256 of earlier
+    # releases, which come first in the chain.
+    key_id: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
 
 class AuditHead(Base):

@@ -21,11 +21,12 @@ import aiohttp
 from sqlalchemy import select, update
 
 from anxin.cloud.database.models import Alert, Notification, Person, User
-from anxin.cloud.notify.channels import Delivery, post_webhook, send_email
+from anxin.cloud.notify.channels import Delivery, post_webhook, send_email, webhook_session
 from anxin.cloud.notify.messages import AlertFacts, Message, render
 from anxin.cloud.notify.outbox import contact_point
 from anxin.cloud.notify.preferences import quiet_until
 from anxin.cloud.notify.sms import SmsError, SmsGateway, load_sms_gateway
+from anxin.cloud.notify.webhook_target import Resolver, system_resolver
 from anxin.cloud.registry.field_crypto import FieldCipher, FieldCryptoError
 from anxin.cloud.registry.registry import Registry
 from anxin.config import NotificationsConfig
@@ -66,6 +67,7 @@ class Dispatcher:
         sms: SmsGateway | None = None,
         lease_s: float = 120.0,
         batch: int = 50,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.registry = registry
         self.config = config
@@ -74,6 +76,7 @@ class Dispatcher:
         self.sms = sms if sms is not None else load_sms_gateway(config.sms_gateway)
         self.lease_ms = int(lease_s * 1000)
         self.batch = batch
+        self.resolver = resolver  # looks webhook hosts up; each answer is checked
         self._http: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -217,14 +220,15 @@ class Dispatcher:
                     self.config.webhook_timeout_s,
                     job.notification_id,
                     self.clock() // 1000,
+                    self.config.webhook_allowed_networks,
                 )
             if job.channel == "email":
                 return await send_email(self.config, job.address, message)
             if job.channel == "sms":
                 return await self._send_sms(job.address, message)
-        except Exception as exc:  # a channel's bug must not stop the other deliveries
+        except Exception:  # a channel's bug must not stop the other deliveries
             log.exception("notification %s: %s channel failed", job.notification_id, job.channel)
-            return Delivery("retry", f"{job.channel} failed unexpectedly: {exc}")
+            return Delivery("retry", f"{job.channel} failed unexpectedly")
         return Delivery("failed", f"unknown channel '{job.channel}'")
 
     async def _send_sms(self, phone_enc: str, message: Message) -> Delivery:
@@ -242,7 +246,7 @@ class Dispatcher:
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:
-            self._http = aiohttp.ClientSession()
+            self._http = webhook_session(self.config, self.resolver)
         return self._http
 
 

@@ -30,3 +30,10 @@ class Conflict(RegistryError):
 
     status = 409
     code = "conflict"
+
+
+class ConsentRequired(RegistryError):
+    """The change needs a consent of the person that is not on record."""
+
+    status = 403
+    code = "consent_required"

@@ -281,6 +281,24 @@ def link_family(
     return link
 
 
+def unlink_family(session: Session, actor: str, person_id: str, username: str) -> None:
+    """Remove the link: the relative no longer sees the person nor is told of their alerts."""
+    link = session.get(FamilyLink, (username, person_id))
+    if link is None:
+        raise NotFound(f"'{username}' is not linked to this person")
+    relation = link.relation
+    session.delete(link)
+    session.flush()
+    record(
+        session,
+        actor,
+        "family_link.delete",
+        f"persons/{person_id}/family/{username}",
+        person_id,
+        {"relation": relation},
+    )
+
+
 def family_of(session: Session, person_id: str) -> list[tuple[FamilyLink, User]]:
     return [
         (link, user)

@@ -50,6 +50,8 @@ class Principal:
     person_id: str | None = None  # for a recipient: the person record they are
     # A session that may only enrol a second factor, read /me and log out.
     restricted: bool = False
+    # An administrator reset the password: the session may only change it, read /me, log out.
+    must_change_password: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class SessionCheck:
 
     principal: Principal | None
     username: str | None  # known even when the session has ended
-    reason: str | None  # None | "unknown" | "expired" | "idle"
+    reason: str | None  # None | "unknown" | "expired" | "idle" | "disabled"
 
 
 class Registry:
@@ -145,11 +147,13 @@ class Registry:
             return session.get(Gateway, gateway_id)
 
     def record_gateway_state(self, state: GatewayState) -> None:
+        """Note an enrolled gateway's state; a gateway never enrolled is never added here."""
         with self.session() as session, session.begin():
             gateway = session.get(Gateway, state.gateway_id)
-            if gateway is None:
-                gateway = Gateway(id=state.gateway_id, site_id=state.site_id)
-                session.add(gateway)
+            if gateway is None or gateway.site_id != state.site_id:
+                raise ValueError(
+                    f"gateway {state.gateway_id} is not enrolled for site {state.site_id}"
+                )
             gateway.online = state.online
             gateway.last_seen_ms = state.ts_ms
             for device_id, device_state in state.devices.items():
@@ -246,10 +250,14 @@ class Registry:
 
     # --- dead letters -----------------------------------------------------------
 
-    def keep_dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
+    def keep_dead_letter(
+        self, topic: str, payload: bytes, reason: str, kind: str = "invalid"
+    ) -> None:
         with self.session() as session, session.begin():
             session.add(
-                DeadLetter(topic=topic, payload=payload, reason=reason, received_at_ms=now_ms())
+                DeadLetter(
+                    topic=topic, payload=payload, reason=reason, received_at_ms=now_ms(), kind=kind
+                )
             )
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
@@ -265,19 +273,7 @@ class Registry:
     def principal(self, username: str) -> Principal | None:
         with self.session() as session:
             user = session.get(User, username)
-            if user is None:
-                return None
-            linked = session.scalars(
-                select(FamilyLink.person_id).where(FamilyLink.username == username)
-            )
-            return Principal(
-                user.username,
-                user.display_name,
-                user.role,
-                user.community,
-                frozenset(linked),
-                person_id=user.person_id,
-            )
+            return None if user is None else _principal_of(session, user)
 
     def open_session(self, username: str, ttl_s: int, restricted: bool = False) -> tuple[str, int]:
         token = secrets.token_urlsafe(32)
@@ -286,7 +282,7 @@ class Registry:
         with self.session() as session, session.begin():
             session.add(
                 ApiSession(
-                    token_hash=_token_hash(token),
+                    token_hash=token_hash(token),
                     username=username,
                     expires_at_ms=expires,
                     created_at_ms=opened,
@@ -302,40 +298,45 @@ class Registry:
     def check_session(
         self, token: str, idle_s: int | None = None, at_ms: int | None = None
     ) -> SessionCheck:
-        """The session's principal if it has neither expired nor sat idle for ``idle_s``;
-        using it restarts the idle count. An ended session is deleted."""
+        """The session's principal if it has neither expired nor sat idle for ``idle_s`` and
+        its user is still enabled; using it restarts the idle count. An ended session is
+        deleted. Read afresh on every request (nothing cached), so that disabling a user,
+        ending their sessions or unlinking them from a person bites on the next request."""
         at = now_ms() if at_ms is None else at_ms
         with self.session() as session, session.begin():
-            row = session.get(ApiSession, _token_hash(token))
+            row = session.get(ApiSession, token_hash(token))
             if row is None:
                 return SessionCheck(None, None, "unknown")
-            username, restricted = row.username, row.restricted
+            username = row.username
+            user = session.get(User, username)
             reason = None
-            if row.expires_at_ms <= at:
+            if user is None:
+                reason = "unknown"
+            elif user.disabled:
+                reason = "disabled"
+            elif row.expires_at_ms <= at:
                 reason = "expired"
             elif idle_s is not None and at - row.last_used_at_ms > idle_s * 1000:
                 reason = "idle"
-            if reason is not None:
+            if reason is not None or user is None:
                 session.delete(row)
                 return SessionCheck(None, username, reason)
             row.last_used_at_ms = max(row.last_used_at_ms, at)
-        principal = self.principal(username)
-        if principal is None:
-            return SessionCheck(None, username, "unknown")
-        if restricted:
-            principal = replace(principal, restricted=True)
+            principal = _principal_of(session, user)
+            if row.restricted:
+                principal = replace(principal, restricted=True)
         return SessionCheck(principal, username, None)
 
     def lift_restriction(self, token: str) -> None:
         """The session's user has just enrolled a second factor: it may now do all its role may."""
         with self.session() as session, session.begin():
-            row = session.get(ApiSession, _token_hash(token))
+            row = session.get(ApiSession, token_hash(token))
             if row is not None:
                 row.restricted = False
 
     def close_session(self, token: str) -> None:
         with self.session() as session, session.begin():
-            row = session.get(ApiSession, _token_hash(token))
+            row = session.get(ApiSession, token_hash(token))
             if row is not None:
                 session.delete(row)
 
@@ -349,5 +350,21 @@ def _lock_for_transaction(session: Session, name: str) -> None:
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-def _token_hash(token: str) -> str:
+def _principal_of(session: Session, user: User) -> Principal:
+    linked = session.scalars(
+        select(FamilyLink.person_id).where(FamilyLink.username == user.username)
+    )
+    return Principal(
+        user.username,
+        user.display_name,
+        user.role,
+        user.community,
+        frozenset(linked),
+        person_id=user.person_id,
+        must_change_password=bool(user.must_change_password),
+    )
+
+
+def token_hash(token: str) -> str:
+    """How a bearer token is stored: only its hash, so the table cannot be used to log in."""
     return hashlib.sha256(token.encode()).hexdigest()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import flask
 from dash import Dash, Input, Output, State, no_update
 
 from anxin.dashboard import ids
@@ -47,7 +48,7 @@ def register(app: Dash, api_url: str) -> None:
             return no_update, {"key": "login.missing_fields"}, no_update, no_update
         try:
             session = ApiClient(api_url).login(
-                username.strip(), password, (code or "").strip() or None
+                username.strip(), password, (code or "").strip() or None, flask.request.remote_addr
             )
         except NotAuthenticated as exc:
             if exc.code == "totp_required":

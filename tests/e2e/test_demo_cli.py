@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from tests.conftest import free_port
+from tests.support.rumqttd_panic import make_rumqttd_panic
 
 pytestmark = [pytest.mark.slow]
 
@@ -121,3 +122,36 @@ def test_a_bad_config_file_names_the_key(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "key 'console_port': unknown key" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_demo_says_so_and_exits_non_zero_when_its_broker_stops_serving(
+    tmp_path: Path,
+) -> None:
+    broker_port = free_port()
+    command = [sys.executable, "-m", "anxin.cli", "demo", "--data-dir", str(tmp_path)]
+    command += ["--homes", "1", "--api-port", str(free_port())]
+    command += ["--console-port", str(free_port()), "--broker-port", str(broker_port)]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        for line in process.stdout:  # type: ignore[union-attr]
+            if "Press Ctrl+C" in line:
+                break
+        make_rumqttd_panic("127.0.0.1", broker_port)
+        output, _ = process.communicate(timeout=90)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    assert process.returncode == 1, output
+    assert f"the embedded MQTT broker (rumqttd) on 127.0.0.1:{broker_port} stopped serving" in (
+        output
+    )
+    assert "Traceback" not in output
+    assert port_is_free(broker_port), "the broker's port is still taken after the demo stopped"

@@ -7,6 +7,9 @@ own person (张秀英, p-a) and on a person of another community (李建国, p-b
 - a role it is for succeeds on its own person (no 401/403/404/5xx) and, unless it is the
   administrator, gets 404 on the other person, and the answer never names 李建国;
 - every call, allowed or refused, leaves a line in the audit log.
+Routes that take something away (a family link, a password, a session) name objects kept
+for the purpose, which a rule's ``prepare`` puts back before each call and ``restore``
+after it, so that the calls that follow still find the world as it was.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
+from anxin.cloud.access.passwords import hash_password
+from anxin.cloud.access.sessions import public_id
 from anxin.cloud.api import API_PREFIX, create_app
 from anxin.cloud.database.engines import make_engine
-from anxin.cloud.database.models import AuditHead
+from anxin.cloud.database.models import AuditHead, FamilyLink, User
 from anxin.cloud.ingest.timeseries import SqlTimeSeries
-from anxin.cloud.registry.registry import Registry
+from anxin.cloud.registry.registry import Registry, token_hash
 from anxin.config import CloudConfig
 from tests.support.care_world import PASSWORD, ROLES, Side, World, build_world
 
@@ -37,6 +42,9 @@ STAFF = frozenset({"admin", "worker-a"})
 ADMIN = frozenset({"admin"})
 # A refusal may echo the id the caller sent, never what the record holds.
 OTHER_NAMES = ("李建国", "Li Jianguo", "和平街社区")
+# Family accounts that routes on a named user or family link act on, one per person.
+KIN = {"p-a": "kin-a", "p-b": "kin-b"}
+NEW_PASSWORD = "another-horse-battery"
 
 
 @dataclass(frozen=True)
@@ -44,8 +52,10 @@ class Rule:
     roles: frozenset[str]
     body: Callable[[Side], dict[str, Any]] | None = None
     # "person": the path names one person's data; "listing": the answer lists what the
-    # caller may see; "self": the caller's own account.
+    # caller may see; "self": the caller's own account; "user": the account in the path.
     subject: str = "person"
+    prepare: Callable[[World, Side], None] | None = None  # before each call
+    restore: Callable[[World, str], None] | None = None  # after it, given the caller
 
 
 _new_names = itertools.count(1)
@@ -86,6 +96,20 @@ def _body(**fields: Any) -> Callable[[Side], dict[str, Any]]:
     return lambda _side: fields
 
 
+def _relink_kin(world: World, side: Side) -> None:
+    with world.registry.session() as session, session.begin():
+        key = (KIN[side.person_id], side.person_id)
+        if session.get(FamilyLink, key) is None:
+            session.add(FamilyLink(username=key[0], person_id=key[1], relation="nephew"))
+
+
+def _password_back(world: World, username: str) -> None:
+    with world.registry.session() as session, session.begin():
+        user = session.get(User, username)
+        assert user is not None
+        user.password_hash = hash_password(PASSWORD)
+
+
 RULES: dict[tuple[str, str], Rule] = {
     # account
     ("GET", "/me"): Rule(EVERYONE, subject="self"),
@@ -95,8 +119,21 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PATCH", "/me/preferences"): Rule(
         EVERYONE, _body(quiet_start="22:00", quiet_end="07:00"), subject="self"
     ),
+    ("POST", "/me/password"): Rule(
+        EVERYONE,
+        _body(current_password=PASSWORD, new_password=NEW_PASSWORD),
+        subject="self",
+        restore=_password_back,
+    ),
+    ("GET", "/me/sessions"): Rule(EVERYONE, subject="listing"),
+    ("DELETE", "/me/sessions"): Rule(EVERYONE, subject="self"),
+    ("DELETE", "/me/sessions/{session_id}"): Rule(EVERYONE, subject="self"),
     ("GET", "/users"): Rule(ADMIN, subject="listing"),
     ("POST", "/users"): Rule(ADMIN, _new_user, subject="self"),
+    ("POST", "/users/{username}/disable"): Rule(ADMIN, _body(reason="离职"), subject="user"),
+    ("POST", "/users/{username}/enable"): Rule(ADMIN, _body(reason="返岗"), subject="user"),
+    ("POST", "/users/{username}/password-reset"): Rule(ADMIN, _body(), subject="user"),
+    ("DELETE", "/users/{username}/sessions"): Rule(ADMIN, subject="user"),
     ("GET", "/audit"): Rule(ADMIN, subject="listing"),
     ("GET", "/audit/verify"): Rule(ADMIN, subject="self"),
     # registry
@@ -112,6 +149,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/persons/{person_id}/family"): Rule(
         STAFF, _body(username="family-a", relation="daughter")
     ),
+    ("DELETE", "/persons/{person_id}/family/{username}"): Rule(STAFF, prepare=_relink_kin),
     ("GET", "/persons/{person_id}/bindings"): Rule(EVERYONE),
     ("POST", "/persons/{person_id}/bindings"): Rule(
         STAFF, lambda side: {"device_id": side.device_id}
@@ -125,6 +163,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/workers"): Rule(STAFF, subject="listing"),
     ("GET", "/devices"): Rule(EVERYONE, subject="listing"),
     ("GET", "/gateways"): Rule(STAFF, subject="listing"),
+    ("GET", "/security-events"): Rule(ADMIN, subject="listing"),
     ("POST", "/gateways/{gateway_id}/enrolment-tokens"): Rule(ADMIN, _body()),
     # alerts
     ("GET", "/alerts"): Rule(EVERYONE, subject="listing"),
@@ -184,10 +223,13 @@ def served_routes(app: Any) -> set[tuple[str, str]]:
     return found
 
 
-def fill(template: str, side: Side) -> str:
-    values = {"person_id": side.person_id, "gateway_id": side.gateway_id} | {
-        key: str(value) for key, value in side.ids.items()
-    }
+def fill(template: str, side: Side, session_id: str = "") -> str:
+    values = {
+        "person_id": side.person_id,
+        "gateway_id": side.gateway_id,
+        "username": KIN[side.person_id],
+        "session_id": session_id,
+    } | {key: str(value) for key, value in side.ids.items()}
     return template.format(**values) + QUERIES.get(template, "")
 
 
@@ -196,6 +238,17 @@ def world_url(postgres_url_module: str) -> Iterator[tuple[World, str]]:
     registry = Registry(make_engine(postgres_url_module))
     registry.create_schema()
     world = build_world(registry)
+    registry.add_all(
+        [
+            User(
+                username=kin,
+                display_name=kin,
+                role="family",
+                password_hash=hash_password(PASSWORD),
+            )
+            for kin in KIN.values()
+        ]
+    )
     yield world, postgres_url_module
     registry.engine.dispose()
 
@@ -255,6 +308,7 @@ async def test_route_role(
     if rule.subject == "self" and template == "/logout":
         return  # logging out ends the token; covered by the API tests
     headers = await token(client, role)
+    session_id = public_id(token_hash(headers["Authorization"].removeprefix("Bearer ")))
     sides = (
         [("own", world.own)]
         if rule.subject != "person"
@@ -264,12 +318,16 @@ async def test_route_role(
         ]
     )
     for which, side in sides:
+        if rule.prepare is not None:
+            rule.prepare(world, side)
         before = audit_entries(world)
         body = rule.body(side) if rule.body else None
         response = await client.request(
-            method, API_PREFIX + fill(template, side), headers=headers, json=body
+            method, API_PREFIX + fill(template, side, session_id), headers=headers, json=body
         )
         text = await response.text()
+        if rule.restore is not None:
+            rule.restore(world, role)
         assert response.status < 500, f"{method} {template} as {role}: {text}"
         assert audit_entries(world) > before, f"{method} {template} as {role} left no audit line"
         allowed = role in rule.roles and (which == "own" or role == "admin")

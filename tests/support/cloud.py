@@ -43,7 +43,7 @@ def batch_payload(
             seq=seq,
             device_id=device,
             type="heart_rate",
-            value=70 + seq,
+            value=70 + seq % 100,
             unit="/min",
             ts_ms=start + seq,
         )

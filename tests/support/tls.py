@@ -73,9 +73,10 @@ class TestCa:
         self.cert_file = directory / "ca.pem"
         self.cert_file.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
 
-    def issue_server(self, stem: str = "server") -> Issued:
+    def issue_server(self, stem: str = "server", dns_names: tuple[str, ...] = ()) -> Issued:
         names: list[x509.GeneralName] = [
             x509.DNSName("localhost"),
+            *(x509.DNSName(name) for name in dns_names),
             x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         ]
         return self._issue(stem, "127.0.0.1", x509.SubjectAlternativeName(names), server=True)

@@ -10,11 +10,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from anxin.cloud.api import API_PREFIX, create_app
+from anxin.cloud.api.account_routes import WEBHOOK_RESOLVER
 from anxin.cloud.database.models import AuditEntry, User
 from anxin.cloud.registry.field_crypto import new_key
 from anxin.cloud.stores import Stores
 from anxin.config import ApiConfig, CloudConfig, RegistryConfig
 from tests.support.cloud import seeded_stores
+from tests.support.webhooks import TableResolver
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)]
 
@@ -37,6 +39,7 @@ async def client(stores: Stores) -> AsyncIterator[TestClient]:
         api=ApiConfig(second_factor_roles=()),
     )
     app = create_app(stores.registry, stores.timeseries, config=config)
+    app[WEBHOOK_RESOLVER] = TableResolver({"hooks.example.org": ["93.184.215.14"]})
     async with TestClient(TestServer(app)) as client:
         yield client
 

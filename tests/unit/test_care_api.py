@@ -312,7 +312,5 @@ def test_the_document_lists_exactly_the_care_routes(stores: Stores) -> None:
             ApiContext(stores.registry, stores.timeseries, CloudConfig()), API_PREFIX
         )
     }
-    documented = {
-        (path, method.upper()) for path, item in care_routes.PATHS.items() for method in item
-    }
+    documented = {(operation.path, operation.method) for operation in care_routes.OPERATIONS}
     assert served == documented

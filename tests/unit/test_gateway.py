@@ -40,13 +40,17 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
     gateway.queue.close()
 
 
+# Receive times on a set clock: a gateway drops readings stamped before 2000 (clock unset).
+T0 = 1_700_000_000_000
+
+
 def heart_rate(
     bpm: int, at_ms: int, contact: SensorContact = SensorContact.DETECTED
 ) -> Notification:
     frame = encode_heart_rate_measurement(
         HeartRateMeasurement(heart_rate=bpm, sensor_contact=contact, rr_intervals_1024=(820, 840))
     )
-    return Notification("hr-1", "C0:00:00:00:00:01", HEART_RATE_MEASUREMENT, frame, at_ms)
+    return Notification("hr-1", "C0:00:00:00:00:01", HEART_RATE_MEASUREMENT, frame, T0 + at_ms)
 
 
 def queued(gateway: Gateway) -> list[tuple[str, dict[str, object]]]:
@@ -62,7 +66,7 @@ def test_a_heart_rate_frame_becomes_observations_in_ucum(gateway: Gateway) -> No
         ("rr_interval", 840 / 1024, "s"),
     ]
     assert [r["seq"] for r in rows] == [0, 1, 2]
-    assert all(r["ts_ms"] == 1_000 for r in rows)
+    assert all(r["ts_ms"] == T0 + 1_000 for r in rows)
 
 
 def test_lost_skin_contact_records_no_heart_rate(gateway: Gateway) -> None:
@@ -174,3 +178,12 @@ def test_a_resent_notification_is_one_reading_but_the_same_values_a_second_later
     assert gateway.counters["repeated_notifications"] == 1
     gateway.on_notification(heart_rate(72, 2_000))  # a steady heart: same bytes, new beat
     assert len(queued(gateway)) == 6
+
+
+def test_readings_the_cloud_would_refuse_are_dropped_and_counted(gateway: Gateway) -> None:
+    gateway.record("hr-1", [("heart_rate", 400.0), ("spo2", 97.0)], T0)
+    gateway.record("hr-1", [("heart_rate", 70.0)], 1_000)  # the clock was never set
+    assert [(r["type"], r["value"]) for _, r in queued(gateway)] == [("spo2", 97.0)]
+    assert gateway.counters["implausible_readings"] == 2
+    gateway.record("hr-1", [("heart_rate", 71.0)], T0, device_ts_ms=2**70)  # a clock far off
+    assert "device_ts_ms" not in queued(gateway)[-1][1]

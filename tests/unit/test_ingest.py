@@ -8,7 +8,7 @@ from anxin.cloud.registry.registry import Principal
 from anxin.cloud.stores import Stores
 from anxin.config import IngestConfig, MqttConfig
 from anxin.protocol import AlertMessage, encode
-from tests.support.cloud import alert_payload, batch_payload, seeded_stores
+from tests.support.cloud import alert_payload, batch_payload, now_ms, seeded_stores
 
 ADMIN = Principal("admin", "admin", "admin", None, frozenset())
 TOPIC = "anxin/v1/home-1/gw-1/observations"
@@ -92,7 +92,7 @@ def test_an_event_alert_without_a_reading_is_stored(ingest: Ingest, stores: Stor
         device_id="motion-1",
         kind="sos",
         severity="critical",
-        raised_at_ms=1_000,
+        raised_at_ms=now_ms(),
         message="SOS button: long press",
     )
     assert ingest.handle("anxin/v1/home-1/gw-1/alerts", encode(sos)).new == 1

@@ -1,5 +1,5 @@
 """Login security through the real API: argon2 (and old scrypt hashes), TOTP second
-factor, lock-out, idle and absolute session expiry, and the recipient's scope."""
+factor, throttled guessing, idle and absolute session expiry, and the recipient's scope."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from anxin.cloud.access import second_factor
 from anxin.cloud.access.passwords import hash_password, needs_rehash, verify_password
 from anxin.cloud.api import API_PREFIX, create_app
-from anxin.cloud.database.models import ApiSession, AuditEntry, User
+from anxin.cloud.database.models import ApiSession, AuditEntry, LoginThrottleCounter, User
 from anxin.cloud.registry.field_crypto import new_key
 from anxin.cloud.registry.registry import Principal, now_ms
 from anxin.cloud.stores import Stores
@@ -161,23 +161,31 @@ async def test_totp_enrolment_login_and_replay(client: TestClient, stores: Store
     assert again.status == 401 and (await again.json())["error"]["code"] == "bad_totp"
 
 
-async def test_lock_out_after_repeated_failures_and_reset_on_success(
+def end_the_wait(stores: Stores) -> None:
+    """Move every throttle wait into the past, rather than waiting for it."""
+    with stores.registry.session() as session, session.begin():
+        session.execute(update(LoginThrottleCounter).values(next_allowed_ms=now_ms() - 1))
+
+
+async def test_failures_make_the_next_attempt_wait_longer_and_a_login_resets_the_count(
     client: TestClient, stores: Stores
 ) -> None:
     for _ in range(4):
         assert (await log_in(client, "family", "wrong password")).status == 401
     assert (await log_in(client, "family", "anxin-family")).status == 200  # resets the count
-    assert user_row(stores, "family").failed_logins == 0
     for _ in range(4):
         assert (await log_in(client, "family", "wrong password")).status == 401
     fifth = await log_in(client, "family", "wrong password")
     assert fifth.status == 429
     assert (await fifth.json())["error"]["code"] == "locked"
-    assert 800 <= int(fifth.headers["Retry-After"]) <= 900
-    # While locked even the right password is refused.
+    assert 55 <= int(fifth.headers["Retry-After"]) <= 60
+    # While waiting even the right password is refused, unchecked.
     assert (await log_in(client, "family", "anxin-family")).status == 429
-    # Fifteen minutes later (moved here rather than waited for) the right password works.
-    set_user(stores, "family", locked_until_ms=now_ms() - 1)
+    # A minute later one more guess is checked; wrong, it doubles the wait.
+    end_the_wait(stores)
+    sixth = await log_in(client, "family", "wrong password")
+    assert sixth.status == 429 and 115 <= int(sixth.headers["Retry-After"]) <= 120
+    end_the_wait(stores)
     assert (await log_in(client, "family", "anxin-family")).status == 200
     assert (await log_in(client, "family", "wrong password")).status == 401  # count restarted
 

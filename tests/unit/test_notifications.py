@@ -3,11 +3,13 @@ gateway, quiet hours, the hourly limit, critical alerts bypassing both, and inge
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import hashlib
 import hmac
 import json
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +27,7 @@ from anxin.cloud.ingest.worker import Ingest
 from anxin.cloud.notify.dispatcher import Dispatcher
 from anxin.cloud.notify.messages import AlertFacts, render
 from anxin.cloud.notify.sms import LoggingSmsGateway, SmsResult, load_sms_gateway
+from anxin.cloud.notify.webhook_target import Resolver, check_webhook_url
 from anxin.cloud.registry.field_crypto import FieldCipher
 from anxin.cloud.registry.registry import Registry
 from anxin.cloud.stores import Stores
@@ -40,6 +43,8 @@ from tests.support.alert_world import (
     set_preferences,
 )
 from tests.support.cloud import alert_payload
+from tests.support.tls import TestCa
+from tests.support.webhooks import TableResolver
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MORNING = int(datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI).timestamp() * 1000)
@@ -78,31 +83,77 @@ def registry(stores: Stores) -> Registry:
     return stores.registry
 
 
+# The receivers' name: the certificate is issued for it, and only an injected resolver
+# knows it (as 127.0.0.1), so a test that uses it can never reach another machine.
+RECEIVER_NAME = "hooks.family.example"
+
+
 @dataclass
 class Receiver:
-    url: str = ""
+    url: str = ""  # by its address, https://127.0.0.1:<port>/hook
+    port: int = 0
+    ca_file: str = ""
     failures: int = 0  # how many requests to answer 503 first
     status_when_failing: int = 503
+    redirect_to: str | None = None
+    hang: bool = False  # take the request and never answer (until the test ends)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    elsewhere: int = 0  # requests to the redirect's target
+
+    def url_by_name(self, name: str = RECEIVER_NAME) -> str:
+        return f"https://{name}:{self.port}/hook"
+
+    def settings(self) -> dict[str, object]:
+        """What a deployment that sends webhooks to this loopback receiver configures."""
+        return {"webhook_allowed_networks": ["127.0.0.1/32"], "webhook_ca_file": self.ca_file}
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    received = Receiver()
+def ca(tmp_path: Path) -> TestCa:
+    return TestCa(tmp_path / "ca")
+
+
+def server_tls(ca: TestCa, stem: str, names: tuple[str, ...]) -> ssl.SSLContext:
+    issued = ca.issue_server(stem, dns_names=names)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(issued.cert_file, issued.key_file)
+    return context
+
+
+async def start_receiver(ca: TestCa, names: tuple[str, ...]) -> tuple[Receiver, TestServer]:
+    received = Receiver(ca_file=str(ca.cert_file))
 
     async def hook(request: web.Request) -> web.Response:
         received.requests.append((dict(request.headers), await request.read()))
+        if received.hang:
+            await received.released.wait()
+        if received.redirect_to is not None:
+            raise web.HTTPTemporaryRedirect(received.redirect_to)
         if received.failures:
             received.failures -= 1
             return web.Response(status=received.status_when_failing)
         return web.Response(status=204)
 
+    async def elsewhere(_request: web.Request) -> web.Response:
+        received.elsewhere += 1
+        return web.Response(status=204)
+
     app = web.Application()
     app.router.add_post("/hook", hook)
-    server = TestServer(app)
-    await server.start_server()
+    app.router.add_post("/elsewhere", elsewhere)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server(ssl=server_tls(ca, f"receiver-{len(names)}", names))
     received.url = str(server.make_url("/hook"))
+    received.port = int(server.port or 0)
+    return received, server
+
+
+@pytest.fixture
+async def receiver(ca: TestCa) -> AsyncIterator[Receiver]:
+    received, server = await start_receiver(ca, (RECEIVER_NAME,))
     yield received
+    received.released.set()
     await server.close()
 
 
@@ -133,9 +184,14 @@ def escalate(registry: Registry, at: int, **settings: object) -> None:
     escalate_due(registry, ESCALATION, NotificationsConfig(**settings), at)  # type: ignore[arg-type]
 
 
-def dispatcher(registry: Registry, clock: Clock, **settings: object) -> Dispatcher:
+def dispatcher(
+    registry: Registry, clock: Clock, resolver: Resolver | None = None, **settings: object
+) -> Dispatcher:
     config = NotificationsConfig(**settings)  # type: ignore[arg-type]
-    return Dispatcher(registry, config, cipher=CIPHER, clock=clock, sms=LoggingSmsGateway())
+    extra = {} if resolver is None else {"resolver": resolver}
+    return Dispatcher(
+        registry, config, cipher=CIPHER, clock=clock, sms=LoggingSmsGateway(), **extra
+    )
 
 
 def statuses(registry: Registry, alert_id: int) -> list[str]:
@@ -154,7 +210,9 @@ async def test_webhook_is_signed_and_retried_until_it_gets_through(
     alert_id = raise_alert(registry, 1)  # a fall: critical
     escalate(registry, clock.ms)
     receiver.failures = 2
-    outbox = dispatcher(registry, clock, webhook_secret=SECRET, retry_base_s=10)
+    outbox = dispatcher(
+        registry, clock, webhook_secret=SECRET, retry_base_s=10, **receiver.settings()
+    )
     try:
         assert [o for _, o in await outbox.run_once()] == ["retry"]
         assert await outbox.run_once() == []  # the retry waits for its backoff
@@ -187,7 +245,14 @@ async def test_webhook_gives_up_after_the_attempt_limit(
     alert_id = raise_alert(registry, 1)
     escalate(registry, clock.ms)
     receiver.failures = 99
-    outbox = dispatcher(registry, clock, webhook_secret=SECRET, retry_base_s=1, max_attempts=2)
+    outbox = dispatcher(
+        registry,
+        clock,
+        webhook_secret=SECRET,
+        retry_base_s=1,
+        max_attempts=2,
+        **receiver.settings(),
+    )
     try:
         await outbox.run_once()
         clock.ms += 1000
@@ -207,7 +272,7 @@ async def test_a_webhook_without_a_secret_is_not_sent(
     set_preferences(registry, "family", notify_channels=["webhook"], webhook_url=receiver.url)
     alert_id = raise_alert(registry, 1)
     escalate(registry, clock.ms)
-    outbox = dispatcher(registry, clock)
+    outbox = dispatcher(registry, clock, **receiver.settings())
     try:
         await outbox.run_once()
     finally:
@@ -370,7 +435,7 @@ async def test_ingested_alert_reaches_the_family_by_webhook(
     ingest = Ingest(registry, stores.timeseries, "anxin/v1")
     assert ingest.handle("anxin/v1/home-1/gw-1/alerts", alert_payload(100)).new == 1
     escalate(registry, clock.ms)
-    outbox = dispatcher(registry, clock, webhook_secret=SECRET)
+    outbox = dispatcher(registry, clock, webhook_secret=SECRET, **receiver.settings())
     try:
         assert [o for _, o in await outbox.run_once()] == ["sent"]
     finally:
@@ -427,3 +492,136 @@ async def test_email_logs_in_to_the_mail_server_when_configured(
         controller.stop()
     assert (b"anxin", b"nope") in logins and logins[-1] == (b"anxin", b"mail-secret")
     assert statuses(registry, later) == ["sent"] and len(mailbox.messages) == 1
+
+
+# --- where webhooks may go, at the moment they are sent ----------------------------------
+
+
+async def deliver_once(registry: Registry, clock: Clock, **settings: object) -> tuple[str, str]:
+    """Raise a fall, escalate it, attempt its webhook once: (status, detail) afterwards."""
+    alert_id = raise_alert(registry, 1)
+    escalate(registry, clock.ms)
+    outbox = dispatcher(registry, clock, webhook_secret=SECRET, **settings)  # type: ignore[arg-type]
+    try:
+        await outbox.run_once()
+    finally:
+        await outbox.close()
+    [row] = notifications(registry, alert_id)
+    return row.status, row.detail
+
+
+async def test_a_name_that_turned_to_loopback_after_it_was_set_is_refused_when_sent(
+    registry: Registry, clock: Clock, receiver: Receiver
+) -> None:
+    resolver = TableResolver({RECEIVER_NAME: ["93.184.215.14"]})
+    url = receiver.url_by_name()
+    await check_webhook_url(url, (), resolver)  # what the API checked when it was set
+    set_preferences(registry, "family", notify_channels=["webhook"], webhook_url=url)
+    resolver.table[RECEIVER_NAME] = ["127.0.0.1"]  # the name's owner points it home
+    status, detail = await deliver_once(
+        registry, clock, resolver=resolver, webhook_ca_file=receiver.ca_file
+    )
+    assert (status, detail) == ("failed", "refused: address not allowed")
+    assert receiver.requests == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://2130706433:{port}/hook",
+        "https://[::ffff:127.0.0.1]:{port}/hook",
+        "https://user@127.0.0.1:{port}/hook",
+        "http://127.0.0.1:{port}/hook",
+    ],
+)
+async def test_a_stored_url_is_checked_again_when_sent(
+    registry: Registry, clock: Clock, receiver: Receiver, url: str
+) -> None:
+    url = url.format(port=receiver.port)
+    set_preferences(registry, "family", notify_channels=["webhook"], webhook_url=url)
+    status, detail = await deliver_once(registry, clock, **receiver.settings())
+    assert status == "failed" and detail.startswith("refused:"), detail
+    assert receiver.requests == []
+
+
+async def test_an_allow_listed_receiver_is_reached_by_name_at_the_checked_address(
+    registry: Registry, clock: Clock, receiver: Receiver
+) -> None:
+    resolver = TableResolver({RECEIVER_NAME: ["127.0.0.1"]})
+    url = receiver.url_by_name()
+    set_preferences(registry, "family", notify_channels=["webhook"], webhook_url=url)
+    status, detail = await deliver_once(registry, clock, resolver=resolver, **receiver.settings())
+    assert (status, detail) == ("sent", "HTTP 204")
+    [(headers, _body)] = receiver.requests
+    assert headers["Host"] == f"{RECEIVER_NAME}:{receiver.port}"
+
+
+async def test_a_redirect_is_not_followed(
+    registry: Registry, clock: Clock, receiver: Receiver
+) -> None:
+    receiver.redirect_to = f"https://127.0.0.1:{receiver.port}/elsewhere"
+    set_preferences(registry, "family", notify_channels=["webhook"], webhook_url=receiver.url)
+    status, detail = await deliver_once(registry, clock, **receiver.settings())
+    assert (status, detail) == ("failed", "redirect not followed")
+    assert len(receiver.requests) == 1 and receiver.elsewhere == 0
+
+
+async def test_an_unreachable_receiver_leaves_a_coarse_reason(
+    registry: Registry, clock: Clock, receiver: Receiver
+) -> None:
+    closed = free_port()  # nothing listens here
+    url = f"https://127.0.0.1:{closed}/hook"
+    set_preferences(registry, "family", notify_channels=["webhook"], webhook_url=url)
+    status, detail = await deliver_once(registry, clock, **receiver.settings())
+    assert (status, detail) == ("pending", "connection failed")
+
+
+async def test_a_certificate_for_another_name_leaves_a_coarse_reason(
+    registry: Registry, clock: Clock, receiver: Receiver, ca: TestCa
+) -> None:
+    # The certificate is good for 127.0.0.1 but not for the URL's name, which is checked.
+    other, server = await start_receiver(ca, ("someone-else.example",))
+    try:
+        set_preferences(
+            registry, "family", notify_channels=["webhook"], webhook_url=other.url_by_name()
+        )
+        resolver = TableResolver({RECEIVER_NAME: ["127.0.0.1"]})
+        status, detail = await deliver_once(
+            registry, clock, resolver=resolver, **receiver.settings()
+        )
+    finally:
+        await server.close()
+    assert (status, detail) == ("pending", "tls error")
+    assert other.requests == []
+
+
+async def test_a_server_error_leaves_only_its_status(
+    registry: Registry, clock: Clock, receiver: Receiver
+) -> None:
+    receiver.failures, receiver.status_when_failing = 1, 500
+    set_preferences(registry, "family", notify_channels=["webhook"], webhook_url=receiver.url)
+    status, detail = await deliver_once(registry, clock, **receiver.settings())
+    assert (status, detail) == ("pending", "HTTP 500")
+
+
+async def test_a_name_that_does_not_resolve_is_retried_with_a_coarse_reason(
+    registry: Registry, clock: Clock, receiver: Receiver
+) -> None:
+    url = receiver.url_by_name("gone.family.example")
+    set_preferences(registry, "family", notify_channels=["webhook"], webhook_url=url)
+    status, detail = await deliver_once(
+        registry, clock, resolver=TableResolver({}), **receiver.settings()
+    )
+    assert (status, detail) == ("pending", "name not resolved")
+
+
+async def test_a_receiver_that_never_answers_leaves_a_coarse_reason(
+    registry: Registry, clock: Clock, receiver: Receiver
+) -> None:
+    receiver.hang = True
+    set_preferences(registry, "family", notify_channels=["webhook"], webhook_url=receiver.url)
+    status, detail = await deliver_once(
+        registry, clock, webhook_timeout_s=0.5, **receiver.settings()
+    )
+    assert (status, detail) == ("pending", "timeout")
+    assert len(receiver.requests) == 1

@@ -1,10 +1,14 @@
 import json
+import time
 
 import pytest
 from pydantic import ValidationError
 
 from anxin.protocol import (
+    UNITS,
     AlertMessage,
+    CommandResult,
+    GatewayState,
     Observation,
     ObservationBatch,
     TopicError,
@@ -12,6 +16,8 @@ from anxin.protocol import (
     parse_topic,
     topic,
 )
+
+NOW_MS = int(time.time() * 1000)
 
 
 def observation(**changes: object) -> dict[str, object]:
@@ -21,7 +27,7 @@ def observation(**changes: object) -> dict[str, object]:
         "type": "heart_rate",
         "value": 72,
         "unit": "/min",
-        "ts_ms": 1,
+        "ts_ms": NOW_MS,
     }
     return base | changes
 
@@ -88,3 +94,144 @@ def test_topics() -> None:
     ):
         with pytest.raises(TopicError, match="is not anxin/v1"):
             parse_topic(bad)
+
+
+DAY_MS = 86_400_000
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "complaint"),
+    [
+        ({"seq": 2**70}, "seq", "less than or equal to 9223372036854775807"),
+        ({"seq": 2**63}, "seq", "less than or equal to 9223372036854775807"),
+        ({"ts_ms": 1_000}, "ts_ms", "before 2000-01-01"),
+        ({"ts_ms": -(2**70)}, "ts_ms", "before 2000-01-01"),
+        ({"ts_ms": NOW_MS + 2 * DAY_MS}, "ts_ms", "more than a day ahead"),
+        ({"ts_ms": 2**70}, "ts_ms", "more than a day ahead"),
+        ({"device_ts_ms": 2**70}, "device_ts_ms", "not between 1970 and a year from now"),
+        ({"device_ts_ms": -1}, "device_ts_ms", "not between 1970 and a year from now"),
+        ({"value": 301}, "payload", "value 301.0 for heart_rate is outside 0..300 /min"),
+        ({"value": -1}, "payload", "outside 0..300 /min"),
+        ({"value": 1e308}, "payload", "outside 0..300 /min"),
+        ({"type": "spo2", "unit": "%", "value": 100.5}, "payload", "outside 0..100 %"),
+        ({"type": "battery", "unit": "%", "value": 101}, "payload", "outside 0..100 %"),
+        ({"type": "body_temperature", "unit": "Cel", "value": 80}, "payload", "outside 20..45"),
+        ({"type": "motion", "unit": "1", "value": 2}, "payload", "outside 0..1 1"),
+        ({"unit": "x" * 17}, "unit", "at most 16 characters"),
+    ],
+)
+def test_every_number_on_the_wire_is_bounded_and_the_error_names_the_field(
+    changes: dict[str, object], field: str, complaint: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        Observation.model_validate_json(json.dumps(observation(**changes)))
+    errors = raised.value.errors()
+    where = ".".join(str(p) for p in errors[0]["loc"]) or "payload"
+    assert where == field
+    assert complaint in errors[0]["msg"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("heart_rate", 0),
+        ("heart_rate", 300),
+        ("rr_interval", 0.35),
+        ("spo2", 100),
+        ("systolic_bp", 250),
+        ("body_temperature", 42.1),
+        ("body_weight", 180.5),
+        ("glucose", 33.3),
+        ("activity", 2.5),
+        ("ambient_temperature", -20),
+        ("humidity", 100),
+        ("battery", 0),
+        ("door_open", 1),
+    ],
+)
+def test_readings_at_the_edges_of_their_ranges_pass(kind: str, value: float) -> None:
+    Observation(seq=2**63 - 1, device_id="d", type=kind, value=value, unit=UNITS[kind],
+                ts_ms=NOW_MS - 30 * DAY_MS, device_ts_ms=946_684_800_000)  # fmt: skip
+
+
+def alert(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "site_id": "h",
+        "gateway_id": "g",
+        "seq": 1,
+        "device_id": "d",
+        "kind": "heart_rate_high",
+        "severity": "high",
+        "raised_at_ms": NOW_MS,
+        "message": "heart_rate above 120",
+        "observation": "heart_rate",
+        "value": 131,
+        "threshold": 120,
+        "evidence": {"window_start_ms": NOW_MS - 60_000, "mean": 131.5, "sustained": True},
+    }
+    return base | changes
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "complaint"),
+    [
+        ({"seq": 2**70}, "seq", "less than or equal to"),
+        ({"raised_at_ms": 0}, "raised_at_ms", "before 2000-01-01"),
+        ({"value": 1e300}, "value", "at most 1e+15"),
+        ({"threshold": -1e16}, "threshold", "at most 1e+15"),
+        ({"evidence": {"window_start_ms": 2**70}}, "evidence", "'window_start_ms' must be at most"),
+        ({"evidence": {"note": "x" * 201}}, "evidence", "'note' is longer than 200"),
+        ({"message": "x" * 501}, "message", "at most 500"),
+    ],
+)
+def test_alert_numbers_and_texts_are_bounded(
+    changes: dict[str, object], field: str, complaint: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        AlertMessage.model_validate_json(json.dumps(alert(**changes)))
+    errors = raised.value.errors()
+    assert errors[0]["loc"] == (field,)
+    assert complaint in errors[0]["msg"]
+
+
+def test_an_alert_with_bounded_evidence_passes() -> None:
+    assert AlertMessage.model_validate(alert()).evidence == {
+        "window_start_ms": NOW_MS - 60_000,
+        "mean": 131.5,
+        "sustained": True,
+    }
+    # Non-finite numbers arrive as JSON's out-of-range literals, too.
+    with pytest.raises(ValidationError, match="finite"):
+        AlertMessage.model_validate_json(
+            json.dumps(alert()).replace('"value": 131', '"value": 1e999')
+        )
+
+
+@pytest.mark.parametrize(
+    ("model", "payload", "field"),
+    [
+        (
+            GatewayState,
+            {"site_id": "h", "gateway_id": "g", "online": True, "ts_ms": 2**70},
+            "ts_ms",
+        ),
+        (
+            GatewayState,
+            {"site_id": "h", "gateway_id": "g", "online": True, "ts_ms": NOW_MS,
+             "devices": {"hr-1": "x" * 33}},
+            "devices.hr-1",
+        ),
+        (
+            CommandResult,
+            {"site_id": "h", "gateway_id": "g", "command_id": "c", "action": "snooze",
+             "status": "done", "at_ms": -5},
+            "at_ms",
+        ),
+    ],
+)  # fmt: skip
+def test_state_and_command_results_are_bounded(
+    model: type[GatewayState] | type[CommandResult], payload: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        model.model_validate_json(json.dumps(payload))
+    assert ".".join(str(p) for p in raised.value.errors()[0]["loc"]) == field

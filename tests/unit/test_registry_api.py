@@ -318,6 +318,15 @@ async def test_chronic_registrations_and_family_links(client: TestClient) -> Non
     )
     assert status == 400 and "condition" in answer["error"]["message"]
     link = {"username": "family", "relation": "niece", "notify": False}
+    # A worker links a relative only with the person's consent to that account.
+    assert (await call(client, "POST", "/persons/p0003/family", "worker", link))[0] == 403
+    consent = {
+        "data_scope": "vitals",
+        "grantee": "family",
+        "grantee_username": "family",
+        "purpose": "家属查看",
+    }
+    assert (await call(client, "POST", "/persons/p0003/consents", "worker", consent))[0] == 201
     status, linked = await call(client, "POST", "/persons/p0003/family", "worker", link)
     assert status == 201 and linked["phone"] == "139****1111" and linked["notify"] is False
     status, answer = await call(
@@ -357,10 +366,10 @@ async def test_without_a_key_personal_fields_cannot_be_stored(stores: Stores) ->
 
 
 def test_the_document_lists_exactly_these_routes() -> None:
-    documented = {(path, method) for path, item in registry_routes.PATHS.items() for method in item}
+    documented = {(operation.path, operation.method) for operation in registry_routes.OPERATIONS}
     served = set()
     for route in registry_routes.routes(_FakeContext(), ""):  # type: ignore[arg-type]
-        served.add((route.path, route.method.lower()))  # type: ignore[attr-defined]
+        served.add((route.path, route.method))  # type: ignore[attr-defined]
     assert documented == served
 
 

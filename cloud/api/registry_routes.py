@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
@@ -65,6 +66,7 @@ __all__ = ["OPERATIONS", "routes"]
 
 log = logging.getLogger(__name__)
 LATEST_WINDOW_MS = 10 * 60 * 1000
+LATEST_KINDS = ("heart_rate", "spo2")
 WRITERS = ("admin", "worker")
 # The same for a person who does not exist and one the caller may not see; it does not
 # repeat the id, so an answer never names someone else's record.
@@ -184,28 +186,32 @@ class RegistryApi:
     ) -> list[dict[str, Any]]:
         people = [p for p in self.visible_persons(principal) if only is None or p.id == only]
         open_alerts = self.registry.alerts_visible_to(principal, ACTIVE_STATUSES)
+        ids = [p.id for p in people]
         with self.registry.session() as session:
-            chronic = persons.chronic_registrations(session, [p.id for p in people])
+            chronic = persons.chronic_registrations(session, ids)
         today = datetime.now(UTC).date()
-        since = now_ms() - LATEST_WINDOW_MS
+        # One question to each store for everyone listed, never one per person.
+        newest = self.timeseries.latest(ids, LATEST_KINDS, now_ms() - LATEST_WINDOW_MS)
+        devices = self.registry.devices_of_persons(ids)
+        chronic_of: dict[str, list[ChronicRegistration]] = {}
+        for registration in chronic:
+            chronic_of.setdefault(registration.person_id, []).append(registration)
+        alerts_of = Counter(alert.person_id for alert in open_alerts)
         listing = []
         for person in people:
-            latest = {}
-            for kind in ("heart_rate", "spo2"):
-                rows = self.timeseries.query(person.id, kind, since, limit=1)
-                if rows:
-                    latest[kind] = {
-                        "value": rows[-1].value,
-                        "unit": UNITS[kind],
-                        "ts": iso(rows[-1].ts_ms),
-                    }
-            devices = self.registry.devices_of_person(person.id)
+            latest = {
+                kind: {"value": row.value, "unit": UNITS[kind], "ts": iso(row.ts_ms)}
+                for kind in LATEST_KINDS
+                if (row := newest.get((person.id, kind))) is not None
+            }
             listing.append(
-                self.person_json(person, [r for r in chronic if r.person_id == person.id], today)
+                self.person_json(person, chronic_of.get(person.id, []), today)
                 | {
                     "latest": latest,
-                    "open_alerts": sum(1 for a in open_alerts if a.person_id == person.id),
-                    "devices": [{"id": d.id, "kind": d.kind, "state": d.state} for d in devices],
+                    "open_alerts": alerts_of[person.id],
+                    "devices": [
+                        {"id": d.id, "kind": d.kind, "state": d.state} for d in devices[person.id]
+                    ],
                 }
             )
         return listing

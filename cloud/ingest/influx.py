@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -18,6 +18,8 @@ from anxin.config import TimeSeriesConfig
 
 MEASUREMENT = "observation"
 BATCH_LINES = 5000
+# Statements travel in the query string; this many persons keep one well under 16 KiB.
+LATEST_PERSONS_PER_STATEMENT = 100
 TIMEOUT_S = (5.0, 30.0)  # (connect, read)
 
 
@@ -136,6 +138,24 @@ def select_statement(
     )
 
 
+def latest_statement(person_ids: Sequence[str], types: Sequence[str], since_ms: int) -> str:
+    """The newest point of each (person, type): one series per pair, one row each."""
+
+    def any_of(tag: str, values: Sequence[str]) -> str:
+        return "(" + " OR ".join(f"{quote_ident(tag)} = {quote_string(v)}" for v in values) + ")"
+
+    # With a single selector InfluxDB 1.x answers the other columns, and the time, of the
+    # very point the selector picked.
+    others = ", ".join(quote_ident(column) for column in _COLUMNS[1:])
+    return (
+        f"SELECT last({quote_ident('value')}) AS {quote_ident('value')}, {others} "
+        f"FROM {quote_ident(MEASUREMENT)} "
+        f"WHERE time >= {int(since_ms)}ms AND {any_of('person_id', person_ids)} "
+        f"AND {any_of('type', types)} "
+        f"GROUP BY {quote_ident('person_id')}, {quote_ident('type')}"
+    )
+
+
 def aggregate_statement(
     person_id: str, type: str, since_ms: int, until_ms: int, bucket: str, tz: str
 ) -> str:
@@ -233,6 +253,27 @@ class InfluxTimeSeries:
         rows.reverse()
         return rows
 
+    def latest(
+        self, person_ids: Collection[str], types: Collection[str], since_ms: int
+    ) -> dict[tuple[str, str], StoredObservation]:
+        """One statement per LATEST_PERSONS_PER_STATEMENT persons.
+
+        Of points in one millisecond the one with the highest seq (modulo a million, see
+        `timestamp_ns`) is the newest, as in `query`."""
+        persons, kinds = sorted(set(person_ids)), sorted(set(types))
+        found: dict[tuple[str, str], StoredObservation] = {}
+        if not kinds:
+            return found
+        for start in range(0, len(persons), LATEST_PERSONS_PER_STATEMENT):
+            chunk = persons[start : start + LATEST_PERSONS_PER_STATEMENT]
+            for tags, record in self._select_grouped(latest_statement(chunk, kinds, since_ms)):
+                person_id, type = tags.get("person_id") or "", tags.get("type") or ""
+                # As in `query`: a point whose fields are not all written yet is skipped.
+                if record.get("value") is None or record.get("seq") is None:
+                    continue
+                found[(person_id, type)] = _observation(record, person_id, type)
+        return found
+
     def aggregate(
         self,
         person_id: str,
@@ -300,12 +341,17 @@ class InfluxTimeSeries:
             raise _http_error("write", response, f"database {self.database!r}")
 
     def _select(self, statement: str) -> Iterator[dict[str, Any]]:
+        for _, record in self._select_grouped(statement):
+            yield record
+
+    def _select_grouped(self, statement: str) -> Iterator[tuple[dict[str, str], dict[str, Any]]]:
+        """Rows of a statement, each with the tags of its series (GROUP BY <tags>)."""
         self._ensure_database()
         result = self._statement(statement, method="GET", epoch="ms")
         for series in result.get("series", []):
-            columns = series["columns"]
+            columns, tags = series["columns"], series.get("tags") or {}
             for values in series.get("values", []):
-                yield dict(zip(columns, values, strict=True))
+                yield tags, dict(zip(columns, values, strict=True))
 
     def _statement(self, statement: str, method: str, epoch: str | None = None) -> dict[str, Any]:
         params = {"q": statement, "db": self.database}

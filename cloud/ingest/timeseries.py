@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -118,6 +118,16 @@ class TimeSeriesStore(Protocol):
         limit: int = 10_000,
     ) -> list[StoredObservation]: ...
 
+    def latest(
+        self, person_ids: Collection[str], types: Collection[str], since_ms: int
+    ) -> dict[tuple[str, str], StoredObservation]:
+        """The newest row of each (person, type) with ts_ms >= since_ms, keyed by that pair.
+
+        A pair with no such row is left out. Of rows in the same millisecond the one with
+        the highest seq is the newest, as in `query`.
+        """
+        ...
+
     def aggregate(
         self,
         person_id: str,
@@ -206,6 +216,35 @@ class SqlTimeSeries:
             rows = [StoredObservation(**row._mapping) for row in connection.execute(statement)]
         rows.reverse()
         return rows
+
+    def latest(
+        self, person_ids: Collection[str], types: Collection[str], since_ms: int
+    ) -> dict[tuple[str, str], StoredObservation]:
+        if not person_ids or not types:
+            return {}
+        newest_first = func.row_number().over(
+            partition_by=(observations.c.person_id, observations.c.type),
+            order_by=(
+                observations.c.ts_ms.desc(),
+                observations.c.seq.desc(),
+                observations.c.gateway_id.desc(),
+            ),
+        )
+        ranked = (
+            select(observations, newest_first.label("rank"))
+            .where(
+                observations.c.person_id.in_(sorted(set(person_ids))),
+                observations.c.type.in_(sorted(set(types))),
+                observations.c.ts_ms >= since_ms,
+            )
+            .subquery()
+        )
+        statement = select(*(ranked.c[column.name] for column in observations.c)).where(
+            ranked.c.rank == 1
+        )
+        with self.engine.connect() as connection:
+            found = [StoredObservation(**row._mapping) for row in connection.execute(statement)]
+        return {(row.person_id or "", row.type): row for row in found}
 
     def aggregate(
         self,

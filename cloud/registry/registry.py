@@ -131,16 +131,28 @@ class Registry:
             self._binding_cache.pop(device_id, None)
 
     def devices_of_person(self, person_id: str, at_ms: int | None = None) -> list[Device]:
+        return self.devices_of_persons([person_id], at_ms)[person_id]
+
+    def devices_of_persons(
+        self, person_ids: Iterable[str], at_ms: int | None = None
+    ) -> dict[str, list[Device]]:
+        """The devices bound to each person at ``at_ms`` (now), by device id; every person
+        asked about is a key, one without devices with an empty list."""
         at = now_ms() if at_ms is None else at_ms
+        devices: dict[str, list[Device]] = {person_id: [] for person_id in person_ids}
+        if not devices:
+            return devices
         query = (
-            select(Device)
+            select(Binding.person_id, Device)
             .join(Binding, Binding.device_id == Device.id)
-            .where(Binding.person_id == person_id, Binding.valid_from_ms <= at)
+            .where(Binding.person_id.in_(sorted(devices)), Binding.valid_from_ms <= at)
             .where(or_(Binding.valid_to_ms.is_(None), Binding.valid_to_ms > at))
-            .order_by(Device.id)
+            .order_by(Binding.person_id, Device.id)
         )
         with self.session() as session:
-            return list(session.scalars(query))
+            for person_id, device in session.execute(query):
+                devices[person_id].append(device)
+        return devices
 
     def gateway(self, gateway_id: str) -> Gateway | None:
         with self.session() as session:

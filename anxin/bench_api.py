@@ -172,6 +172,10 @@ def api_process(
         if "http://" not in line:
             raise RuntimeError(f"the API did not start: {line!r}; see {log}")
         yield line[line.index("http://") :].strip()
+    except Exception:
+        # The work folder goes with the run: show why the server failed while it is here.
+        sys.stderr.write("the API's log ends:\n" + "".join(log.read_text().splitlines(True)[-40:]))
+        raise
     finally:
         process.terminate()
         try:

@@ -29,7 +29,7 @@ from anxin.config import (
 )
 from anxin.devices.catalogue import device_kind
 from anxin.edge.managed import ManagedSettings, Snooze, save_managed
-from anxin.protocol import UNITS, Command, CommandResult
+from anxin.protocol import STAMPED_HERE, UNITS, Command, CommandResult
 
 log = logging.getLogger(__name__)
 
@@ -262,16 +262,17 @@ class CommandProcessor:
         restart_needed: list[str] | None = None,
     ) -> CommandResult:
         config = self.target.config.gateway
-        return CommandResult(
-            site_id=config.site_id,
-            gateway_id=config.gateway_id,
-            command_id=command_id,
-            action=action,
-            status="refused" if refusal else "done",
-            reason=refusal[:1000] if refusal else None,
-            restart_needed_for=restart_needed or [],
-            at_ms=self.target.now_ms(),
-        )
+        fields = {
+            "site_id": config.site_id,
+            "gateway_id": config.gateway_id,
+            "command_id": command_id,
+            "action": action,
+            "status": "refused" if refusal else "done",
+            "reason": refusal[:1000] if refusal else None,
+            "restart_needed_for": restart_needed or [],
+            "at_ms": self.target.now_ms(),
+        }
+        return CommandResult.model_validate(fields, context={STAMPED_HERE: True})
 
     def _log(self, result: CommandResult) -> None:
         self.counters[result.status] += 1

@@ -26,6 +26,7 @@ from anxin.edge.readings import device_time_ms, is_raw_sample, readings_from
 from anxin.edge.status_server import StatusServer
 from anxin.edge.uplink import Uplink
 from anxin.protocol import (
+    STAMPED_HERE,
     UNITS,
     AlertMessage,
     CommandResult,
@@ -368,20 +369,21 @@ class Gateway:
         made: list[AlertMessage] = []
 
         def bodies(seqs: list[int]) -> list[str]:
-            alert = AlertMessage(
-                site_id=self.config.gateway.site_id,
-                gateway_id=self.config.gateway.gateway_id,
-                seq=seqs[0],
-                device_id=device_id,
-                kind=kind,
-                severity=severity,  # type: ignore[arg-type]
-                raised_at_ms=self.now_ms(),
-                message=message,
-                observation=observation,  # type: ignore[arg-type]
-                value=value,
-                threshold=threshold,
-                evidence=evidence,
-            )
+            fields = {
+                "site_id": self.config.gateway.site_id,
+                "gateway_id": self.config.gateway.gateway_id,
+                "seq": seqs[0],
+                "device_id": device_id,
+                "kind": kind,
+                "severity": severity,
+                "raised_at_ms": self.now_ms(),
+                "message": message,
+                "observation": observation,
+                "value": value,
+                "threshold": threshold,
+                "evidence": evidence,
+            }
+            alert = AlertMessage.model_validate(fields, context={STAMPED_HERE: True})
             made.append(alert)
             return [encode(alert).decode()]
 

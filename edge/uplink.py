@@ -16,7 +16,7 @@ import paho.mqtt.client as mqtt
 from anxin.config import GatewayConfig, MqttConfig
 from anxin.edge.queue import DiskQueue, QueuedMessage
 from anxin.mqtt import connect_client, receive_maximum
-from anxin.protocol import SCHEMA_VERSION, GatewayState, encode, topic
+from anxin.protocol import SCHEMA_VERSION, STAMPED_HERE, GatewayState, encode, topic
 from anxin.runtime import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -64,13 +64,14 @@ class Uplink:
 
     def _state(self, online: bool) -> bytes:
         states = self.device_states() if online else {}
-        message = GatewayState(
-            site_id=self.gateway.site_id,
-            gateway_id=self.gateway.gateway_id,
-            online=online,
-            ts_ms=int(time.time() * 1000),
-            devices=states,
-        )
+        fields = {
+            "site_id": self.gateway.site_id,
+            "gateway_id": self.gateway.gateway_id,
+            "online": online,
+            "ts_ms": int(time.time() * 1000),
+            "devices": states,
+        }
+        message = GatewayState.model_validate(fields, context={STAMPED_HERE: True})
         return encode(message)
 
     async def start(self) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from anxin.cloud.audit import keys as audit_keys
@@ -56,6 +56,14 @@ def entry_hash(
     return keys.mac(key_id, _canonical([key_id, *fields]))
 
 
+# pg_advisory_xact_lock key for the first entry ever ("audit" in ASCII).
+FIRST_ENTRY_LOCK = 0x6175646974
+
+
+def _locked_head(session: Session) -> AuditHead | None:
+    return session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+
+
 def record(
     session: Session,
     actor: str,
@@ -67,7 +75,17 @@ def record(
     """Append one entry in ``session``'s transaction (the caller commits); with no audit
     key installed in this process, ``MissingAuditKeyError`` and nothing is written."""
     keys = audit_keys.required()
-    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE, and a transaction that only read sees an old head once
+        # another writer commits. A write first takes the database's write lock (waiting
+        # for it), so the head read next is the latest and stays so until commit.
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(id=AuditHead.id))
+    head = _locked_head(session)
+    if head is None and session.get_bind().dialect.name == "postgresql":
+        # No head row to lock yet (the very first entry): writers queue on a lock of the
+        # transaction instead, and each reads the head again once it holds it.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FIRST_ENTRY_LOCK})
+        head = _locked_head(session)
     prev_hash = head.last_hash if head is not None else GENESIS
     at_ms = int(time.time() * 1000)
     kid = keys.current_id

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import delete, func, inspect, select, text, update
 
 from anxin.cloud.audit import writer as audit_writer
-from anxin.cloud.audit.chain import verify
+from anxin.cloud.audit.chain import record, verify
 from anxin.cloud.database.engines import make_engine
 from anxin.cloud.database.models import AuditEntry, AuditHead
 from anxin.cloud.registry.registry import Registry
@@ -330,6 +330,30 @@ def test_concurrent_appends_from_threads_keep_the_chain(registry: Registry) -> N
         count = session.scalar(select(func.count()).select_from(AuditEntry))
     assert result.intact, result.problems
     assert result.entries == count == 60
+
+
+def test_concurrent_appenders_never_lose_a_race_for_the_head(registry: Registry) -> None:
+    # Each entry in a transaction of its own and no retry: a writer that read the head
+    # before another committed would be refused (unique prev_hash) and the request behind
+    # it answered 500 or 503. Both databases make the second writer wait for the first.
+    failures: list[BaseException] = []
+
+    def writer(number: int) -> None:
+        for step in range(15):
+            try:
+                with registry.session() as session, session.begin():
+                    record(session, f"worker-{number}", "read", f"alerts/{step}")
+            except Exception as exc:
+                failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with registry.session() as session:
+        assert verify(session).entries == 120
 
 
 WRITER = """

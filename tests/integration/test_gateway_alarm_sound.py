@@ -58,7 +58,7 @@ def alert(kind: str, severity: str) -> AlertMessage:
         device_id="d",
         kind=kind,
         severity=severity,  # type: ignore[arg-type]
-        raised_at_ms=1,
+        raised_at_ms=1_700_000_000_000,
         message="",
     )
 

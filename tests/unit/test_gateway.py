@@ -187,3 +187,15 @@ def test_readings_the_cloud_would_refuse_are_dropped_and_counted(gateway: Gatewa
     assert gateway.counters["implausible_readings"] == 2
     gateway.record("hr-1", [("heart_rate", 71.0)], T0, device_ts_ms=2**70)  # a clock far off
     assert "device_ts_ms" not in queued(gateway)[-1][1]
+
+
+def test_an_sos_on_a_gateway_whose_clock_was_never_set_still_sounds_locally(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A board without a real-time clock, booted with the internet down, reads 1970.
+    monkeypatch.setattr(gateway, "now_ms", lambda: 5_000)
+    raised = []
+    gateway.alert_listeners.append(raised.append)
+    gateway.on_advertisement(sos_frame(7, "press"))
+    assert [(a.kind, a.raised_at_ms) for a in raised] == [("sos", 5_000)]
+    assert [channel for channel, _ in queued(gateway)] == ["alerts"]

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from anxin.config import ConfigError, DeviceBindingConfig, EdgeConfig, ThresholdConfig
-from anxin.protocol import CommandResult
+from anxin.protocol import STAMPED_HERE, CommandResult
 
 RESULTS_KEPT = 500
 
@@ -61,7 +61,8 @@ def load_managed(path: Path) -> ManagedSettings:
     except FileNotFoundError:
         return ManagedSettings()
     try:
-        return ManagedSettings.model_validate_json(text)
+        # The results in it carry this gateway's own clock, which it cannot judge.
+        return ManagedSettings.model_validate_json(text, context={STAMPED_HERE: True})
     except ValidationError as exc:
         raise ConfigError(f"{path} (settings sent by the cloud) is damaged: {exc}") from None
 

@@ -23,11 +23,23 @@ POSTGRES_URL = os.environ.get(
 os.environ.setdefault("ANXIN_AUDIT__KEY", os.urandom(32).hex())
 
 
-@pytest.fixture(autouse=True, scope="session")
-def audit_key() -> Iterator[None]:
+def run_audit_keys():  # type: ignore[no-untyped-def]
     from anxin.cloud.audit import keys
 
-    with keys.using(keys.AuditKeys.from_texts(os.environ["ANXIN_AUDIT__KEY"])):
+    return keys.using(keys.AuditKeys.from_texts(os.environ["ANXIN_AUDIT__KEY"]))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def audit_key() -> Iterator[None]:
+    with run_audit_keys():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def audit_key_each_test(audit_key: None) -> Iterator[None]:
+    """The run's key again for each test: opening stores with a configuration of their own
+    (the demo, a bench) installs that configuration's key in the process."""
+    with run_audit_keys():
         yield
 
 

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from anxin.dashboard import DashboardServer, ids
 from tests.browser.console_page import (
+    WAIT_S,
     log_in,
     switch_language,
     text_of,
@@ -58,8 +61,12 @@ def test_choosing_a_recipient_shows_their_charts(
     browser.find_element(By.CSS_SELECTOR, f"#{ids.RECIPIENTS} [data-person-id='p0002']").click()
     wait_for_text(browser, ids.CHARTS_HEADING, "李建国")
     wait_for_points(browser, ids.HR_CHART, 10)
-    card = browser.find_element(By.CSS_SELECTOR, f"#{ids.RECIPIENTS} [data-person-id='p0002']")
-    assert card.get_attribute("aria-pressed") == "true"
+    card = f"#{ids.RECIPIENTS} [data-person-id='p0002']"
+    # The cards are drawn anew at each refresh: read the attribute of the card on screen.
+    WebDriverWait(browser, WAIT_S, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, card).get_attribute("aria-pressed") == "true",
+        message="the chosen card is not marked as pressed",
+    )
 
 
 def test_switching_to_english_translates_the_page(

@@ -120,7 +120,7 @@ def test_evidence_fits_the_alert_message_schema() -> None:
         device_id="dev-1",
         kind=detection.kind,
         severity=detection.effective_severity,
-        raised_at_ms=5_000,
+        raised_at_ms=1_700_000_005_000,
         message=detection.message,
         evidence=detection.evidence.as_dict(),
     )

@@ -22,7 +22,7 @@ from anxin.edge.managed import (
     managed_path,
     save_managed,
 )
-from anxin.protocol import CommandResult
+from anxin.protocol import STAMPED_HERE, CommandResult
 
 
 def config(tmp_path: Path) -> EdgeConfig:
@@ -35,14 +35,16 @@ def config(tmp_path: Path) -> EdgeConfig:
 
 
 def result(number: int) -> CommandResult:
-    return CommandResult(
-        site_id="s",
-        gateway_id="g",
-        command_id=f"c{number}",
-        action="snooze",
-        status="done",
-        at_ms=1,
-    )
+    # Stamped by a gateway whose clock was never set: it must still read its own file.
+    fields = {
+        "site_id": "s",
+        "gateway_id": "g",
+        "command_id": f"c{number}",
+        "action": "snooze",
+        "status": "done",
+        "at_ms": 1,
+    }
+    return CommandResult.model_validate(fields, context={STAMPED_HERE: True})
 
 
 def test_settings_round_trip_and_override_the_file(tmp_path: Path) -> None:

@@ -3,18 +3,14 @@ against buckets computed by hand."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from anxin.cloud.database.engines import make_engine
-from anxin.cloud.ingest.influx import InfluxTimeSeries
-from anxin.cloud.ingest.timeseries import Bucket, SqlTimeSeries, StoredObservation, TimeSeriesStore
-from anxin.config import TimeSeriesConfig
-from tests.support.influx import running_influxd
+from anxin.cloud.ingest.timeseries import Bucket, StoredObservation, TimeSeriesStore
+from tests.support.influx import STORE_BACKENDS, running_influxd, store_on_backend
 
 
 def ms(text: str) -> int:
@@ -46,27 +42,11 @@ def influx_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "influxdb"])
+@pytest.fixture(params=STORE_BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TimeSeriesStore]:
-    if request.param == "influxdb":
-        request.applymarker(pytest.mark.services)
-        url = request.getfixturevalue("influx_url")
-        database = f"anxin_agg_{uuid.uuid4().hex[:8]}"
-        timeseries: TimeSeriesStore = InfluxTimeSeries(
-            TimeSeriesConfig(backend="influxdb", url=url, database=database)
-        )
-    else:
-        if request.param == "postgresql":
-            request.applymarker(pytest.mark.services)
-            url = request.getfixturevalue("postgres_url")
-        else:
-            url = f"sqlite:///{tmp_path}/ts.sqlite"
-        sql = SqlTimeSeries(make_engine(url))
-        sql.create_schema()
-        timeseries = sql
-    timeseries.write(ROWS)
-    yield timeseries
-    timeseries.close()
+    with store_on_backend(request, tmp_path) as timeseries:
+        timeseries.write(ROWS)
+        yield timeseries
 
 
 def approx(buckets: list[Bucket]) -> list[tuple[int, float, float, float, int]]:

@@ -7,12 +7,18 @@ import shutil
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
+
+from anxin.cloud.database.engines import make_engine
+from anxin.cloud.ingest.influx import InfluxTimeSeries
+from anxin.cloud.ingest.timeseries import SqlTimeSeries, TimeSeriesStore
+from anxin.config import TimeSeriesConfig
 
 INFLUXD = "/usr/bin/influxd"
 START_TIMEOUT_S = 30.0
@@ -155,3 +161,33 @@ def running_influxd(tmp_path: Path, auth: bool = False) -> Iterator[str]:
         yield server.base_url
     finally:
         server.stop()
+
+
+STORE_BACKENDS = ["sqlite", "postgresql", "influxdb"]
+
+
+@contextmanager
+def store_on_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TimeSeriesStore]:
+    """An empty time-series store on the backend a ``STORE_BACKENDS``-parametrised fixture
+    was given; InfluxDB needs an ``influx_url`` fixture in the test module."""
+    timeseries: TimeSeriesStore
+    if request.param == "influxdb":
+        request.applymarker(pytest.mark.services)
+        url = request.getfixturevalue("influx_url")
+        database = f"anxin_test_{uuid.uuid4().hex[:8]}"
+        timeseries = InfluxTimeSeries(
+            TimeSeriesConfig(backend="influxdb", url=url, database=database)
+        )
+    else:
+        if request.param == "postgresql":
+            request.applymarker(pytest.mark.services)
+            url = request.getfixturevalue("postgres_url")
+        else:
+            url = f"sqlite:///{tmp_path}/ts.sqlite"
+        sql = SqlTimeSeries(make_engine(url))
+        sql.create_schema()
+        timeseries = sql
+    try:
+        yield timeseries
+    finally:
+        timeseries.close()

@@ -11,40 +11,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from anxin.cloud.api import API_PREFIX, create_app
+from anxin.cloud.api import API_PREFIX
 from anxin.cloud.database.models import ApiSession, AuditEntry, User
-from anxin.cloud.registry.field_crypto import new_key
 from anxin.cloud.stores import Stores
-from anxin.config import ApiConfig, CloudConfig, RegistryConfig
-from tests.support.cloud import seeded_stores
+from tests.support.cloud import BACKENDS, api_client, seeded_backend
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)]
 PASSWORDS = {"admin": "anxin-admin", "worker": "anxin-worker", "family": "anxin-family"}
 FHIR_EXPORT = f"{API_PREFIX}/persons/p0001/fhir/Observation"
 
 
 @pytest.fixture(params=BACKENDS)
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
-    url = (
-        f"sqlite:///{tmp_path}/cloud.sqlite"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    with seeded_stores(url) as stores:
+    with seeded_backend(request, tmp_path) as stores:
         yield stores
 
 
 @pytest.fixture
 async def client(stores: Stores) -> AsyncIterator[TestClient]:
-    config = CloudConfig(
-        registry=RegistryConfig(url="sqlite://", encryption_key=new_key()),
-        api=ApiConfig(second_factor_roles=()),
-    )
-    app = create_app(stores.registry, stores.timeseries, config=config)
-    async with TestClient(TestServer(app)) as client:
+    async with api_client(stores) as client:
         yield client
 
 

@@ -6,41 +6,30 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from anxin.cloud.api import API_PREFIX, create_app
+from anxin.cloud.api import API_PREFIX
 from anxin.cloud.api.account_routes import WEBHOOK_RESOLVER
 from anxin.cloud.database.models import AuditEntry, User
-from anxin.cloud.registry.field_crypto import new_key
 from anxin.cloud.stores import Stores
-from anxin.config import ApiConfig, CloudConfig, RegistryConfig
-from tests.support.cloud import seeded_stores
+from tests.support.cloud import BACKENDS, api_client, seeded_backend
 from tests.support.webhooks import TableResolver
-
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)]
 
 
 @pytest.fixture(params=BACKENDS)
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
-    url = (
-        f"sqlite:///{tmp_path}/cloud.sqlite"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    with seeded_stores(url) as stores:
+    with seeded_backend(request, tmp_path) as stores:
         yield stores
 
 
 @pytest.fixture
 async def client(stores: Stores) -> AsyncIterator[TestClient]:
-    config = CloudConfig(
-        registry=RegistryConfig(url="sqlite://", encryption_key=new_key()),
-        api=ApiConfig(second_factor_roles=()),
-    )
-    app = create_app(stores.registry, stores.timeseries, config=config)
-    app[WEBHOOK_RESOLVER] = TableResolver({"hooks.example.org": ["93.184.215.14"]})
-    async with TestClient(TestServer(app)) as client:
+    def prepare(app: web.Application) -> None:
+        app[WEBHOOK_RESOLVER] = TableResolver({"hooks.example.org": ["93.184.215.14"]})
+
+    async with api_client(stores, prepare=prepare) as client:
         yield client
 
 

@@ -9,41 +9,28 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from anxin.cloud.access import second_factor
 from anxin.cloud.access.passwords import hash_password, needs_rehash, verify_password
-from anxin.cloud.api import API_PREFIX, create_app
+from anxin.cloud.api import API_PREFIX
 from anxin.cloud.database.models import ApiSession, AuditEntry, LoginThrottleCounter, User
-from anxin.cloud.registry.field_crypto import new_key
 from anxin.cloud.registry.registry import Principal, now_ms
 from anxin.cloud.stores import Stores
-from anxin.config import ApiConfig, CloudConfig, RegistryConfig
-from tests.support.cloud import seeded_stores
-
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)]
+from tests.support.cloud import BACKENDS, api_client, cloud_config, seeded_backend
 
 
 @pytest.fixture(params=BACKENDS)
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
-    url = (
-        f"sqlite:///{tmp_path}/cloud.sqlite"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    with seeded_stores(url) as stores:
+    with seeded_backend(request, tmp_path) as stores:
         yield stores
 
 
 @pytest.fixture
 async def client(stores: Stores) -> AsyncIterator[TestClient]:
-    config = CloudConfig(
-        registry=RegistryConfig(url="sqlite://", encryption_key=new_key()),
-        api=ApiConfig(second_factor_roles=("worker", "admin"), lockout_failures=5),
-    )
-    app = create_app(stores.registry, stores.timeseries, config=config)
-    async with TestClient(TestServer(app)) as client:
+    config = cloud_config(second_factor_roles=("worker", "admin"), lockout_failures=5)
+    async with api_client(stores, config=config) as client:
         yield client
 
 

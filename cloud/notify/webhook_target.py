@@ -243,7 +243,8 @@ async def resolve_vetted(
     for address in addresses:
         problem = address_problem(address, allowed)
         if problem:
-            raise AddressNotAllowed(f"host resolves to {problem} {address}")
+            # Which address is not said: it would map the internal network for any user.
+            raise AddressNotAllowed(f"host '{host}' resolves to {problem}")
     return tuple(addresses)
 
 

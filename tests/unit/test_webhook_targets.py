@@ -96,7 +96,7 @@ def test_the_allow_list_accepts_its_networks_only() -> None:
 
 async def test_a_name_is_refused_when_any_of_its_addresses_is_not_public() -> None:
     resolver = TableResolver({"hooks.example.org": [PUBLIC, "10.0.0.5"]})
-    with pytest.raises(WebhookRefused, match=r"host resolves to a private address 10\.0\.0\.5"):
+    with pytest.raises(WebhookRefused, match=r"host 'hooks\.example\.org' resolves to a private address$"):
         await check_webhook_url("https://hooks.example.org/anxin", (), resolver)
     checked = await check_webhook_url(
         "https://hooks.example.org/anxin", (ipaddress.ip_network("10.0.0.0/24"),), resolver
@@ -197,12 +197,12 @@ SSRF_FORMS = [
     ("https://hooks.example.org\\@127.0.0.1/hook", "backslash"),
     ("https://hooks.example.org:0/hook", "port"),
     ("https://hooks_example.org/hook", "host name"),
-    ("https://split.example.org/hook", "host resolves to a private address 10.0.0.5"),
-    ("https://metadata.example.org/hook", "host resolves to a link-local address 169.254.169.254"),
-    ("https://rebind.example.org/hook", "host resolves to a loopback address 127.0.0.1"),
+    ("https://split.example.org/hook", "host 'split.example.org' resolves to a private address"),
+    ("https://metadata.example.org/hook", "resolves to a link-local address"),
+    ("https://rebind.example.org/hook", "resolves to a loopback address"),
     ("https://mapped.example.org/hook", "IPv4-mapped"),
     ("https://nowhere.example.org/hook", "does not resolve"),
-    ("https://hooks.hospital.example/hook", "private address 10.20.3.4"),
+    ("https://hooks.hospital.example/hook", "resolves to a private address"),
     ("https://hooks.example.org/" + "a" * 480, "at most 500"),
 ]
 
@@ -251,7 +251,7 @@ async def test_an_allow_listed_network_is_accepted(stores: Stores) -> None:
         for outside in ("https://other.hospital.example/anxin", "https://10.21.0.1/anxin"):
             answer = await client.patch(url, headers=headers, json={"webhook_url": outside})
             assert answer.status == 400, outside
-            assert "private address 10.21.0.1" in (await answer.json())["error"]["message"]
+            assert "a private address" in (await answer.json())["error"]["message"]
         assert stored_webhook(stores) == inside
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anxin.cloud.access import second_factor
-from anxin.cloud.access.passwords import hash_password, verify_password
+from anxin.cloud.access.passwords import hash_password
 from anxin.cloud.access.sessions import end_sessions
 from anxin.cloud.audit.chain import record
 from anxin.cloud.database.models import Person, User
@@ -132,21 +132,29 @@ def set_disabled(
     return user
 
 
+def password_hash_of(session: Session, username: str) -> str:
+    return _user_for_update(session, username).password_hash
+
+
+def refuse_password_change(session: Session, username: str) -> None:
+    """The current password given was wrong: on record, nothing changed."""
+    record(session, username, "user.password_change.refused", f"users/{username}", None)
+
+
 def change_password(
-    session: Session, username: str, current: str, new: str, keep_token_hash: str | None
-) -> int | None:
-    """Replace the user's password and end their sessions but ``keep_token_hash``'s; how
-    many ended. None when ``current`` is wrong: the refusal is on record, nothing changed."""
+    session: Session,
+    username: str,
+    checked_hash: str,
+    new_hash: str,
+    keep_token_hash: str | None,
+) -> int:
+    """Store ``new_hash`` (made off this transaction, in the hash pool) in place of the
+    password checked against ``checked_hash``, and end the user's sessions but
+    ``keep_token_hash``'s; how many ended. 409 when the password changed in between."""
     user = _user_for_update(session, username)
-    if not verify_password(current, user.password_hash):
-        record(session, username, "user.password_change.refused", f"users/{username}", None)
-        return None
-    problem = password_problem(new, username, "new_password")
-    if problem is None and new == current:
-        problem = "'new_password' must differ from the current password"
-    if problem:
-        raise AccountError(400, "bad_parameter", problem)
-    user.password_hash = hash_password(new)
+    if user.password_hash != checked_hash:
+        raise AccountError(409, "conflict", "the password was changed meanwhile: try again")
+    user.password_hash = new_hash
     user.must_change_password = False
     ended = end_sessions(session, username, keep_token_hash)
     record(

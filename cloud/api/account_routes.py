@@ -23,7 +23,9 @@ from pydantic import (
 from anxin.cloud.access import accounts, second_factor, sessions
 from anxin.cloud.access.accounts import AccountError, NewUser
 from anxin.cloud.access.client_address import client_key
+from anxin.cloud.access.hash_pool import HashPoolBusy
 from anxin.cloud.access.login import LoginService
+from anxin.cloud.access.passwords import hash_password, verify_password
 from anxin.cloud.api import account_answers as answer
 from anxin.cloud.api.auth import bearer_token, principal_of, require_role
 from anxin.cloud.api.context import ApiContext
@@ -353,6 +355,8 @@ class AccountHandlers:
         {
             200: Answer("changed", answer.PasswordChanged),
             403: Answer("'current_password' is wrong (wrong_password)"),
+            409: Answer("the password changed while this request was checked"),
+            503: Answer("too many password checks at once (busy)"),
         },
         body=PasswordChange,
     )
@@ -361,13 +365,31 @@ class AccountHandlers:
         username = principal_of(request).username
         token = bearer_token(request)
         keep = token_hash(token) if token else None
+        problem = accounts.password_problem(body.new_password, username, "new_password")
+        if problem is None and body.new_password == body.current_password:
+            problem = "'new_password' must differ from the current password"
+        if problem:
+            raise error(400, "bad_parameter", problem)
+        stored = await self._change(lambda session: accounts.password_hash_of(session, username))
+        # Argon2 runs in the logins' own pool, never on the threads every request shares.
+        try:
+            ticket = self.login_service.hash_pool.reserve()
+        except HashPoolBusy:
+            raise error(
+                503, "busy", "too many password checks at once: try again shortly"
+            ) from None
+        with ticket:
+            if not await ticket.run(verify_password, body.current_password, stored):
+                await self._change(
+                    lambda session: accounts.refuse_password_change(session, username)
+                )
+                raise error(
+                    403, "wrong_password", "'current_password' is not your current password"
+                )
+            new_hash = await ticket.run(hash_password, body.new_password)
         ended = await self._change(
-            lambda session: accounts.change_password(
-                session, username, body.current_password, body.new_password, keep
-            )
+            lambda session: accounts.change_password(session, username, stored, new_hash, keep)
         )
-        if ended is None:
-            raise error(403, "wrong_password", "'current_password' is not your current password")
         return {"password_changed": True, "sessions_ended": ended}
 
     # --- the caller's own sessions ------------------------------------------------------

@@ -6,14 +6,17 @@ request of a session that was open before it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
+from anxin.cloud.access.hash_pool import THREAD_NAME as HASH_THREAD_NAME
 from anxin.cloud.api import API_PREFIX
 from anxin.cloud.database.models import ApiSession, AuditEntry, User
 from anxin.cloud.stores import Stores
@@ -235,3 +238,31 @@ async def test_admin_ends_all_sessions_of_a_user(client: TestClient, stores: Sto
         "users/family",
         {"sessions_ended": 1},
     )
+
+
+async def test_a_password_change_hashes_on_the_logins_own_threads(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Argon2 on the threads every request shares would let one user slow everyone's API.
+    threads: list[str] = []
+    real_verify, real_hash = PasswordHasher.verify, PasswordHasher.hash
+
+    def verify(self: PasswordHasher, stored: Any, password: Any) -> bool:
+        threads.append(threading.current_thread().name)
+        return real_verify(self, stored, password)
+
+    def hash_(self: PasswordHasher, password: Any, **kwargs: Any) -> str:
+        threads.append(threading.current_thread().name)
+        return real_hash(self, password, **kwargs)
+
+    here = await session_of(client, "family")
+    monkeypatch.setattr(PasswordHasher, "verify", verify)
+    monkeypatch.setattr(PasswordHasher, "hash", hash_)
+    changed = await client.post(
+        f"{API_PREFIX}/me/password",
+        headers=here,
+        json={"current_password": "anxin-family", "new_password": "a-new-passphrase"},
+    )
+    assert changed.status == 200, await changed.text()
+    assert len(threads) == 2
+    assert all(name.startswith(HASH_THREAD_NAME) for name in threads), threads

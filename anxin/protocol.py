@@ -102,9 +102,10 @@ VALUE_RANGES: dict[str, tuple[float, float]] = {
     "battery": (0, 100),
 }
 
-# Sequence numbers fit a signed 64-bit integer, what PostgreSQL BIGINT and InfluxDB
-# integer fields hold.
-MAX_SEQ = 2**63 - 1
+# Sequence numbers (and any other whole number on the wire) fit a signed 64-bit integer,
+# what PostgreSQL BIGINT and InfluxDB integer fields hold.
+MAX_INT64 = 2**63 - 1
+MAX_SEQ = MAX_INT64
 # Times a gateway stamps (its own clock): not before 2000-01-01, which only a clock that
 # was never set shows (boards without a real-time clock start at 1970), and not more than
 # a day ahead of the receiver, which covers a wrong time zone (up to 14 h) and drift. A
@@ -329,8 +330,8 @@ class Command(Message):
     command_id: Identifier
     action: CommandAction
     args: dict[str, object] = Field(default_factory=dict)
-    issued_at_ms: int = Field(ge=0)
-    expires_at_ms: int | None = Field(default=None, ge=0)
+    issued_at_ms: int = Field(ge=0, le=MAX_INT64)
+    expires_at_ms: int | None = Field(default=None, ge=0, le=MAX_INT64)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from anxin.protocol import (
     UNITS,
     AlertMessage,
+    Command,
     CommandResult,
     GatewayState,
     Observation,
@@ -235,3 +236,11 @@ def test_state_and_command_results_are_bounded(
     with pytest.raises(ValidationError) as raised:
         model.model_validate_json(json.dumps(payload))
     assert ".".join(str(p) for p in raised.value.errors()[0]["loc"]) == field
+
+
+@pytest.mark.parametrize("field", ["issued_at_ms", "expires_at_ms"])
+def test_a_commands_times_are_bounded_too(field: str) -> None:
+    command = {"command_id": "c1", "action": "snooze", "issued_at_ms": 1, field: 2**70}
+    with pytest.raises(ValidationError) as raised:
+        Command.model_validate(command)
+    assert raised.value.errors()[0]["loc"] == (field,)

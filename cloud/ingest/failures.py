@@ -16,13 +16,9 @@ from anxin.cloud.ingest.influx import InfluxError
 MAX_STORE_ATTEMPTS = 3
 
 
-class StoreUnavailable(RuntimeError):
-    """A store could not be reached: nothing of the messages at hand was acknowledged."""
-
-
 def store_unavailable(error: BaseException) -> bool:
     """Whether ``error`` says a store is unreachable or failing, not that a message is bad."""
-    if isinstance(error, StoreUnavailable | OSError):
+    if isinstance(error, OSError):
         return True
     if isinstance(error, InfluxError):
         # No answer at all, or a server error; a 4xx is InfluxDB refusing the data itself.

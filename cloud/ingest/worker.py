@@ -313,7 +313,6 @@ class IngestWorker:
         self.mqtt_config = mqtt_config
         self.ingest_config = ingest_config
         self._client: mqtt.Client | None = None
-        self.last_message_ms: int | None = None
         self.last_stored_ms: int | None = None
         self.started_ms = now_ms()
         self.redelivered = 0
@@ -451,7 +450,7 @@ class IngestWorker:
                 continue
             pause = RETRY_FIRST_S
             self._held = []
-            self.last_message_ms = self.last_stored_ms = now_ms()
+            self.last_stored_ms = now_ms()
             for delivery in batch:
                 if delivery.message.qos > 0:
                     delivery.client.ack(delivery.message.mid, delivery.message.qos)
